@@ -1,0 +1,370 @@
+"""One RBM: its parameters, its maths and its gradient estimates.
+
+Nothing here knows about estimators, epochs or learning rates. ``RBMLayer``
+holds the parameters of one fitted RBM and computes conditional means, free
+energies and reconstructions. ``ContrastiveDivergence`` estimates the
+log-likelihood gradient of a minibatch by CD-k or persistent CD (PCD) into
+buffers it allocates once.
+
+Conventions: ``weights`` has shape ``(n_visible, n_hidden)``; the energy of a
+joint state is ``E(v, h) = -v @ W @ h - b @ v - c @ h`` for Bernoulli units,
+with ``b = visible_bias`` and ``c = hidden_bias``.
+"""
+
+import numpy as np
+import scipy.sparse as sp
+
+from ._units import get_unit_type
+
+
+def _dense(X):
+    return X.toarray() if sp.issparse(X) else X
+
+
+class RBMLayer:
+    """Parameters and maths of one Restricted Boltzmann Machine.
+
+    Instances are created by the stack estimators and exposed, fitted, in
+    their ``layers_`` attribute. The arrays may be read (and, with care,
+    modified) by users.
+
+    Parameters
+    ----------
+    weights : ndarray of shape (n_visible, n_hidden)
+        Symmetric connection weights between visible and hidden units.
+    visible_bias : ndarray of shape (n_visible,)
+        Biases of the visible units.
+    hidden_bias : ndarray of shape (n_hidden,)
+        Biases of the hidden units.
+    visible_units : str, default="bernoulli"
+        Type of the visible units, a key of ``skdbn._units.UNIT_TYPES``.
+    hidden_units : str, default="bernoulli"
+        Type of the hidden units.
+
+    Attributes
+    ----------
+    history : list of dict
+        One record per training epoch (see ``BernoulliRBMStack``), appended
+        to by the trainer.
+    n_visible : int
+        Number of visible units.
+    n_hidden : int
+        Number of hidden units.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skdbn import RBMLayer
+    >>> layer = RBMLayer(np.zeros((3, 2)), np.zeros(3), np.zeros(2))
+    >>> layer.hidden_mean(np.ones((1, 3)))
+    array([[0.5, 0.5]])
+    >>> layer.free_energy(np.ones((1, 3)))  # -2 log 2
+    array([-1.38629436])
+    """
+
+    def __init__(
+        self,
+        weights,
+        visible_bias,
+        hidden_bias,
+        visible_units="bernoulli",
+        hidden_units="bernoulli",
+    ):
+        self.weights = weights
+        self.visible_bias = visible_bias
+        self.hidden_bias = hidden_bias
+        self.visible_units = visible_units
+        self.hidden_units = hidden_units
+        self.history = []
+
+    @property
+    def n_visible(self):
+        return self.weights.shape[0]
+
+    @property
+    def n_hidden(self):
+        return self.weights.shape[1]
+
+    @property
+    def parameters(self):
+        """The trainable arrays, in the order ``(weights, visible_bias, hidden_bias)``."""
+        return (self.weights, self.visible_bias, self.hidden_bias)
+
+    def __repr__(self):
+        return (
+            f"RBMLayer(n_visible={self.n_visible}, n_hidden={self.n_hidden}, "
+            f"visible_units={self.visible_units!r}, "
+            f"hidden_units={self.hidden_units!r})"
+        )
+
+    def hidden_field(self, V):
+        """Total input ``V @ W + c`` of each hidden unit (``V`` may be sparse)."""
+        field = np.asarray(V @ self.weights)
+        field += self.hidden_bias
+        return field
+
+    def visible_field(self, H):
+        """Total input ``H @ W.T + b`` of each visible unit."""
+        field = H @ self.weights.T
+        field += self.visible_bias
+        return field
+
+    def hidden_mean(self, V):
+        """Expected hidden states ``E[h | v]`` for each row of ``V``."""
+        with np.errstate(over="ignore"):
+            field = self.hidden_field(V)
+            return get_unit_type(self.hidden_units).mean(field, out=field)
+
+    def visible_mean(self, H):
+        """Expected visible states ``E[v | h]`` for each row of ``H``."""
+        with np.errstate(over="ignore"):
+            field = self.visible_field(H)
+            return get_unit_type(self.visible_units).mean(field, out=field)
+
+    def reconstruct(self, V):
+        """Deterministic (mean-field) up-down pass: ``E[v | E[h | v]]``."""
+        return self.visible_mean(self.hidden_mean(V))
+
+    def reconstruction_error(self, V):
+        """Mean over rows of the squared error of the mean-field reconstruction."""
+        if V.shape[0] == 0:
+            return np.nan
+        diff = self.reconstruct(V) - _dense(V)
+        return float(np.einsum("ij,ij->", diff, diff) / V.shape[0])
+
+    def free_energy(self, V):
+        """Free energy ``F(v) = -log sum_h exp(-E(v, h))`` of each row of ``V``.
+
+        ``exp(-F(v)) / Z`` is the model's probability of ``v``; ``F`` is exact
+        (no sampling) and computed with ``logaddexp`` for stability.
+        """
+        visible = get_unit_type(self.visible_units)
+        hidden = get_unit_type(self.hidden_units)
+        return visible.visible_energy(V, self.visible_bias) - hidden.log_partition(
+            self.hidden_field(V)
+        )
+
+    def sample_hidden(self, V, rng):
+        """Draw hidden states given visible states ``V``."""
+        mean = self.hidden_mean(V)
+        return get_unit_type(self.hidden_units).sample(mean, rng, np.empty_like(mean))
+
+    def sample_visible(self, H, rng):
+        """Draw visible states given hidden states ``H``."""
+        mean = self.visible_mean(H)
+        return get_unit_type(self.visible_units).sample(
+            mean, rng, np.empty_like(mean)
+        )
+
+
+def initial_layer(n_visible, n_hidden, visible_mean, rng, dtype, units):
+    """A fresh RBM initialised as Hinton's practical guide (2010) recommends.
+
+    Weights are drawn from N(0, 0.01^2); hidden biases start at zero; visible
+    biases at ``log(p / (1 - p))`` where ``p`` is the data's mean activity,
+    so that the visible units start at the data's marginals.
+    """
+    visible_units, hidden_units = units
+    weights = (0.01 * rng.standard_normal((n_visible, n_hidden))).astype(dtype)
+    p = np.clip(np.asarray(visible_mean, dtype=np.float64), 1e-3, 1 - 1e-3)
+    visible_bias = np.log(p / (1.0 - p)).astype(dtype)
+    hidden_bias = np.zeros(n_hidden, dtype=dtype)
+    return RBMLayer(weights, visible_bias, hidden_bias, visible_units, hidden_units)
+
+
+class SparsityPenalty:
+    """Sparse-RBM penalty pulling each hidden unit's mean activity to a target.
+
+    Keeps an exponentially decaying estimate ``q`` of each hidden unit's mean
+    activation on the data (Hinton 2010, section 11; Lee, Ekanadham & Ng
+    2008). The gradient of the cross-entropy penalty with respect to a hidden
+    unit's total input is ``cost * (q - target)``; it is applied to the hidden
+    bias and, through the data's visible activities, to the weights.
+
+    Parameters
+    ----------
+    target : float
+        Desired mean activation of each hidden unit, in (0, 1).
+    cost : float
+        Weight of the penalty.
+    decay : float, default=0.9
+        Decay rate of the running estimate of the mean activity.
+    """
+
+    def __init__(self, target, cost, decay=0.9):
+        self.target = target
+        self.cost = cost
+        self.decay = decay
+        self.mean_activity = None
+
+    def field_shift(self, batch_mean_activity):
+        """Update the running estimate and return ``cost * (q - target)``."""
+        if self.mean_activity is None:
+            self.mean_activity = batch_mean_activity.copy()
+        else:
+            self.mean_activity *= self.decay
+            self.mean_activity += (1.0 - self.decay) * batch_mean_activity
+        return self.cost * (self.mean_activity - self.target)
+
+
+class ContrastiveDivergence:
+    """CD-k and persistent-CD gradient estimates for one RBM.
+
+    The estimate for a minibatch ``v0`` of ``b`` rows is
+
+    - positive statistics: ``v0`` and ``h0 = E[h | v0]``;
+    - negative statistics: ``k`` alternating Gibbs steps ``v ~ p(v | h)``,
+      ``h ~ p(h | v)``, started from a sample of ``h0`` (CD-k) or from the
+      persistent chains' last hidden states (PCD, Tieleman 2008), recording
+      the sampled ``v_k`` and ``E[h | v_k]``.
+
+    Visible states are sampled at every step, so that the chain is a proper
+    Markov chain: CD-k tends to the exact gradient as ``k`` grows, and PCD's
+    chains sample the model's distribution.
+
+    To spend one matrix product on the weight gradient, the visible statistics
+    are stacked as ``V = [v0; v_k]`` and the hidden ones as
+    ``H = [h0; -h_k]`` (scaled), so that ``V.T @ H`` is positive minus
+    negative statistics in a single GEMM.
+
+    Parameters
+    ----------
+    layer : RBMLayer
+        The RBM whose gradient is estimated; its arrays are read at each call.
+    batch_size : int
+        The largest minibatch that will be passed.
+    n_steps : int, default=1
+        Number of Gibbs steps ``k``.
+    persistent : bool, default=False
+        Whether the negative chains persist across calls (PCD), with
+        ``batch_size`` chains.
+    """
+
+    def __init__(self, layer, batch_size, n_steps=1, persistent=False):
+        self.layer = layer
+        self.batch_size = batch_size
+        self.n_steps = n_steps
+        self.persistent = persistent
+        dtype = layer.weights.dtype
+        n_visible, n_hidden = layer.weights.shape
+        self._visible_units = get_unit_type(layer.visible_units)
+        self._hidden_units = get_unit_type(layer.hidden_units)
+        # Rows [:b] hold the data's statistics, rows [b:] the chains'.
+        self._V = np.zeros((2 * batch_size, n_visible), dtype=dtype)
+        self._H = np.zeros((2 * batch_size, n_hidden), dtype=dtype)
+        self._visible_mean = np.empty((batch_size, n_visible), dtype=dtype)
+        self._hidden_state = np.empty((batch_size, n_hidden), dtype=dtype)
+        self._signs = np.empty(2 * batch_size, dtype=dtype)
+        self._ones = np.ones(2 * batch_size, dtype=dtype)
+        self.grad_weights = np.empty((n_visible, n_hidden), dtype=dtype)
+        self.grad_visible_bias = np.empty(n_visible, dtype=dtype)
+        self.grad_hidden_bias = np.empty(n_hidden, dtype=dtype)
+        self.batch_mean_hidden = np.empty(n_hidden, dtype=dtype)
+        #: Hidden states of the persistent chains (PCD only), or None before
+        #: the first call.
+        self.chains = None
+
+    def __getstate__(self):
+        # Buffers are scratch space: only the chains are state worth keeping.
+        return {
+            "layer": self.layer,
+            "batch_size": self.batch_size,
+            "n_steps": self.n_steps,
+            "persistent": self.persistent,
+            "chains": self.chains,
+        }
+
+    def __setstate__(self, state):
+        self.__init__(
+            state["layer"], state["batch_size"], state["n_steps"], state["persistent"]
+        )
+        self.chains = state["chains"]
+
+    def load_batch(self, X, rows):
+        """Copy rows ``rows`` of ``X`` (dense or CSR) into the data buffer."""
+        out = self._V[: len(rows)]
+        if sp.issparse(X):
+            out.fill(0)
+            X[rows].toarray(out=out)
+        else:
+            np.take(X, rows, axis=0, out=out)
+        return out
+
+    def estimate(self, batch_rows, rng, scale, sparsity=None):
+        """Estimate the gradient for the minibatch in the data buffer.
+
+        Parameters
+        ----------
+        batch_rows : int
+            Number of rows ``b`` loaded by ``load_batch``.
+        rng : numpy.random.Generator
+            Source of the Gibbs samples.
+        scale : float
+            Factor applied to the summed statistics, e.g. ``learning_rate / b``.
+        sparsity : SparsityPenalty, optional
+            Penalty on the hidden units' mean activity.
+
+        Returns
+        -------
+        grad_weights, grad_visible_bias, grad_hidden_bias : ndarray
+            ``scale`` times (positive minus negative statistics), the ascent
+            direction of the log-likelihood; views of internal buffers.
+        """
+        b = batch_rows
+        layer = self.layer
+        W = layer.weights
+        V, H = self._V, self._H
+        v_data, h_data = V[:b], H[:b]
+
+        # Positive phase: E[h | v0].
+        np.matmul(v_data, W, out=h_data)
+        h_data += layer.hidden_bias
+        self._hidden_units.mean(h_data, out=h_data)
+        np.matmul(self._ones[:b], h_data, out=self.batch_mean_hidden)
+        self.batch_mean_hidden /= b
+
+        # Negative phase: k Gibbs steps from the chains' hidden states.
+        if self.persistent:
+            n_chains = self.batch_size
+            if self.chains is None:
+                # Start the chains from the first minibatch, recycling its
+                # rows when it is smaller than the number of chains.
+                rows = np.arange(n_chains) % b
+                self.chains = self._hidden_units.sample(
+                    h_data[rows], rng, out=np.empty((n_chains, h_data.shape[1]), W.dtype)
+                )
+            h_state = self.chains
+        else:
+            n_chains = b
+            h_state = self._sample_hidden_from(h_data, rng)
+        v_model = V[b : b + n_chains]
+        h_model = H[b : b + n_chains]
+        for step in range(self.n_steps):
+            v_mean = self._visible_mean[:n_chains]
+            np.matmul(h_state, W.T, out=v_mean)
+            v_mean += layer.visible_bias
+            self._visible_units.mean(v_mean, out=v_mean)
+            self._visible_units.sample(v_mean, rng, out=v_model)
+            np.matmul(v_model, W, out=h_model)
+            h_model += layer.hidden_bias
+            self._hidden_units.mean(h_model, out=h_model)
+            if self.persistent or step + 1 < self.n_steps:
+                self._hidden_units.sample(h_model, rng, out=h_state)
+
+        # Scale and sign the statistics so one GEMM gives the difference.
+        if sparsity is not None:
+            h_data -= sparsity.field_shift(self.batch_mean_hidden)
+        h_data *= scale
+        h_model *= -scale * b / n_chains
+        signs = self._signs[: b + n_chains]
+        signs[:b] = scale
+        signs[b:] = -scale * b / n_chains
+        V_used, H_used = V[: b + n_chains], H[: b + n_chains]
+        np.matmul(V_used.T, H_used, out=self.grad_weights)
+        np.matmul(signs, V_used, out=self.grad_visible_bias)
+        np.matmul(self._ones[: b + n_chains], H_used, out=self.grad_hidden_bias)
+        return self.grad_weights, self.grad_visible_bias, self.grad_hidden_bias
+
+    def _sample_hidden_from(self, h_mean, rng):
+        state = self._hidden_state[: h_mean.shape[0]]
+        return self._hidden_units.sample(h_mean, rng, out=state)

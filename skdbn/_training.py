@@ -1,0 +1,222 @@
+"""The minibatch loop that trains one RBM.
+
+``RBMTrainer`` owns everything that lives across minibatches: the gradient
+estimator and its buffers, the momentum velocities, the sparsity penalty's
+running estimate, the epoch counter and the monitoring. It is the hot path:
+after construction, a minibatch update allocates nothing for dense input.
+"""
+
+import time
+import warnings
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import gen_even_slices
+
+from ._rbm import ContrastiveDivergence, SparsityPenalty
+
+#: Rows of the training data scored at the end of each epoch for monitoring.
+MONITOR_ROWS = 1000
+
+
+class TrainingSettings:
+    """The hyper-parameters of one RBM's training, resolved for one layer."""
+
+    def __init__(
+        self,
+        *,
+        learning_rate,
+        n_epochs,
+        batch_size,
+        cd_steps,
+        persistent,
+        momentum,
+        initial_momentum,
+        momentum_ramp_epochs,
+        weight_decay,
+        sparsity_target,
+        sparsity_cost,
+    ):
+        self.learning_rate = learning_rate
+        self.n_epochs = n_epochs
+        self.batch_size = batch_size
+        self.cd_steps = cd_steps
+        self.persistent = persistent
+        self.momentum = momentum
+        self.initial_momentum = initial_momentum
+        self.momentum_ramp_epochs = momentum_ramp_epochs
+        self.weight_decay = weight_decay
+        self.sparsity_target = sparsity_target
+        self.sparsity_cost = sparsity_cost
+
+    def momentum_at(self, epoch):
+        """Momentum for the 0-based ``epoch``: a linear ramp, then constant."""
+        if epoch >= self.momentum_ramp_epochs:
+            return self.momentum
+        fraction = epoch / self.momentum_ramp_epochs
+        return self.initial_momentum + fraction * (self.momentum - self.initial_momentum)
+
+
+class TrainingDiverged(Exception):
+    """Raised inside the loop when the parameters stop being finite."""
+
+
+class RBMTrainer:
+    """Trains one ``RBMLayer`` by minibatch stochastic gradient ascent.
+
+    Parameters
+    ----------
+    layer : RBMLayer
+        The RBM to train, updated in place.
+    settings : TrainingSettings
+        Its hyper-parameters.
+    name : str
+        How progress messages and warnings name this layer.
+    verbose : int
+        Print one line per epoch when positive.
+    """
+
+    def __init__(self, layer, settings, name="layer", verbose=0):
+        self.layer = layer
+        self.settings = settings
+        self.name = name
+        self.verbose = verbose
+        self.gradient = ContrastiveDivergence(
+            layer, settings.batch_size, settings.cd_steps, settings.persistent
+        )
+        self.velocities = [np.zeros_like(p) for p in layer.parameters]
+        self.sparsity = (
+            SparsityPenalty(settings.sparsity_target, settings.sparsity_cost)
+            if settings.sparsity_cost > 0
+            else None
+        )
+        self.epochs_done = 0
+        self.diverged = False
+
+    def update(self, batch_rows, rng, momentum):
+        """One gradient step on the minibatch loaded in the estimator."""
+        settings = self.settings
+        lr = settings.learning_rate
+        grads = self.gradient.estimate(
+            batch_rows, rng, scale=lr / batch_rows, sparsity=self.sparsity
+        )
+        for i, (param, velocity, grad) in enumerate(
+            zip(self.layer.parameters, self.velocities, grads, strict=True)
+        ):
+            velocity *= momentum
+            velocity += grad
+            if i == 0 and settings.weight_decay > 0:
+                # grad's buffer is free again: reuse it for the decay term.
+                np.multiply(param, lr * settings.weight_decay, out=grad)
+                velocity -= grad
+            param += velocity
+
+    def run_epoch(self, X, rng, shuffle=True):
+        """One pass over ``X`` (dense or CSR) in minibatches."""
+        n_samples = X.shape[0]
+        order = rng.permutation(n_samples) if shuffle else np.arange(n_samples)
+        n_batches = -(-n_samples // self.settings.batch_size)
+        momentum = self.settings.momentum_at(self.epochs_done)
+        with np.errstate(over="ignore"):
+            for batch in gen_even_slices(n_samples, n_batches):
+                rows = order[batch]
+                self.gradient.load_batch(X, rows)
+                self.update(len(rows), rng, momentum)
+        self.epochs_done += 1
+        return momentum
+
+    def fit(self, X, rng, X_val=None, n_epochs=None):
+        """Train for ``n_epochs`` epochs, monitoring after each one.
+
+        Stops early, with a ``ConvergenceWarning``, if the parameters stop
+        being finite (they are restored to the last finite epoch), and on
+        ``KeyboardInterrupt``, with a ``UserWarning``. Returns ``False`` when
+        interrupted by the user, ``True`` otherwise.
+        """
+        n_epochs = self.settings.n_epochs if n_epochs is None else n_epochs
+        monitor = monitoring_rows(X, rng)
+        for _ in range(n_epochs):
+            start = time.perf_counter()
+            snapshot = [p.copy() for p in self.layer.parameters]
+            try:
+                momentum = self.run_epoch(X, rng)
+            except KeyboardInterrupt:
+                warnings.warn(
+                    f"Training interrupted by the user during epoch "
+                    f"{self.epochs_done + 1} of {self.name}; keeping the "
+                    "parameters reached so far.",
+                    UserWarning,
+                    stacklevel=3,
+                )
+                return False
+            if not self.check_finite(snapshot):
+                break
+            self.record(monitor, X_val, momentum, time.perf_counter() - start)
+        return True
+
+    def check_finite(self, snapshot):
+        """Restore ``snapshot`` and warn if any parameter is no longer finite."""
+        if all(np.isfinite(p).all() for p in self.layer.parameters):
+            return True
+        for param, saved in zip(self.layer.parameters, snapshot, strict=True):
+            param[...] = saved
+        for velocity in self.velocities:
+            velocity.fill(0)
+        self.diverged = True
+        warnings.warn(
+            f"Training of {self.name} diverged in epoch {self.epochs_done} "
+            "(the parameters became inf or NaN); they were restored to the end "
+            "of the previous epoch and training of this layer stopped. Lower "
+            "learning_rate, or scale the input.",
+            ConvergenceWarning,
+            stacklevel=3,
+        )
+        return False
+
+    def record(self, X_monitor, X_val, momentum, seconds):
+        """Append this epoch's monitoring record to the layer's history."""
+        layer = self.layer
+        entry = {
+            "epoch": self.epochs_done,
+            "reconstruction_error": layer.reconstruction_error(X_monitor),
+            "free_energy": float(np.mean(layer.free_energy(X_monitor))),
+            "momentum": momentum,
+            "seconds": seconds,
+        }
+        if X_val is not None and X_val.shape[0] > 0:
+            entry["validation_reconstruction_error"] = layer.reconstruction_error(X_val)
+            entry["validation_free_energy"] = float(np.mean(layer.free_energy(X_val)))
+            # Hinton (2010, section 6): a growing gap means overfitting.
+            entry["free_energy_gap"] = (
+                entry["validation_free_energy"] - entry["free_energy"]
+            )
+        layer.history.append(entry)
+        if self.verbose:
+            print(format_record(self.name, entry, self.settings.n_epochs), flush=True)
+
+
+def monitoring_rows(X, rng):
+    """A fixed random subset of at most ``MONITOR_ROWS`` rows of ``X``."""
+    if X.shape[0] <= MONITOR_ROWS:
+        return X
+    rows = np.sort(rng.choice(X.shape[0], MONITOR_ROWS, replace=False))
+    return X[rows]
+
+
+def format_record(name, entry, n_epochs):
+    """One line of progress for ``verbose`` output."""
+    parts = [
+        f"[{name}] epoch {entry['epoch']:>3}/{n_epochs}",
+        f"reconstruction error {entry['reconstruction_error']:.4f}",
+        f"free energy {entry['free_energy']:.3f}",
+    ]
+    if "free_energy_gap" in entry:
+        parts.append(f"free energy gap {entry['free_energy_gap']:+.3f}")
+    parts.append(f"{entry['seconds']:.2f}s")
+    return ", ".join(parts)
+
+
+def as_training_matrix(X):
+    """CSR for sparse input (fast row slicing), the array itself otherwise."""
+    return X.tocsr() if sp.issparse(X) and X.format != "csr" else X
