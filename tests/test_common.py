@@ -1,0 +1,28 @@
+"""scikit-learn's common estimator checks on every public estimator."""
+
+import pytest
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from skdbn import BernoulliRBMStack
+
+ESTIMATORS = [
+    BernoulliRBMStack(),
+    BernoulliRBMStack(hidden_layer_sizes=(8, 4), n_epochs=3, persistent=True),
+]
+
+# Expected failures, by estimator class: check name -> reason. None so far.
+EXPECTED_FAILED_CHECKS = {}
+
+
+# The common checks feed standard-normal data to every transformer; Bernoulli
+# visible units accept it (the maths is defined for any real input) but warn
+# that it lies outside [0, 1]. That warning is tested in test_stack.py.
+@pytest.mark.filterwarnings("ignore::skdbn.DataRangeWarning")
+@parametrize_with_checks(
+    ESTIMATORS,
+    expected_failed_checks=lambda est: EXPECTED_FAILED_CHECKS.get(
+        type(est).__name__, {}
+    ),
+)
+def test_sklearn_compatible_estimator(estimator, check):
+    check(estimator)
