@@ -43,7 +43,10 @@ def test_grid_search_over_stack_parameters(digits_split):
     X_train, _, y_train, _ = digits_split
     search = GridSearchCV(
         digits_pipeline(n_epochs=5, batch_size=10),
-        {"rbm__learning_rate": [0.05, 0.1], "rbm__hidden_layer_sizes": [(32,), (32, 16)]},
+        {
+            "rbm__learning_rate": [0.05, 0.1],
+            "rbm__hidden_layer_sizes": [(32,), (32, 16)],
+        },
         cv=2,
         n_jobs=2,
     )

@@ -27,7 +27,9 @@ def binary_data():
 
 
 def small_stack(**params):
-    defaults = dict(hidden_layer_sizes=(6, 4), n_epochs=3, batch_size=10, random_state=0)
+    defaults = dict(
+        hidden_layer_sizes=(6, 4), n_epochs=3, batch_size=10, random_state=0
+    )
     return BernoulliRBMStack(**{**defaults, **params})
 
 
@@ -55,7 +57,9 @@ def test_history_records_each_epoch(binary_data):
     history = stack.layers_[0].history
     assert [entry["epoch"] for entry in history] == [1, 2, 3, 4]
     for entry in history:
-        assert {"reconstruction_error", "free_energy", "momentum", "seconds"} <= set(entry)
+        assert {"reconstruction_error", "free_energy", "momentum", "seconds"} <= set(
+            entry
+        )
         assert np.isclose(
             entry["free_energy_gap"],
             entry["validation_free_energy"] - entry["free_energy"],
@@ -165,7 +169,10 @@ def test_per_layer_parameters(binary_data):
 @pytest.mark.parametrize(
     "params, message",
     [
-        (dict(learning_rate=[0.1]), "learning_rate has 1 values but there are 2 layers"),
+        (
+            dict(learning_rate=[0.1]),
+            "learning_rate has 1 values but there are 2 layers",
+        ),
         (dict(n_epochs=[2, -1]), "Each value of n_epochs"),
         (dict(sparsity_target=[0.1, 1.5]), "Each value of sparsity_target"),
         (dict(hidden_layer_sizes=()), "hidden_layer_sizes must be"),
@@ -261,7 +268,9 @@ def test_keyboard_interrupt_keeps_a_usable_model(binary_data, monkeypatch):
     with pytest.warns(UserWarning) as record:
         stack.fit(binary_data)
     messages = [str(w.message) for w in record]
-    assert any("interrupted by the user during epoch 2 of layer 2/3" in m for m in messages)
+    assert any(
+        "interrupted by the user during epoch 2 of layer 2/3" in m for m in messages
+    )
     assert any("Stopped after 2 of 3 layers" in m for m in messages)
     assert len(stack.layers_) == 2
     assert len(stack.layers_[1].history) == 1
@@ -291,7 +300,8 @@ def test_not_fitted_errors(binary_data):
 
 
 @pytest.mark.parametrize(
-    "value, message", [(np.nan, "Input X contains NaN"), (np.inf, "Input X contains inf")]
+    "value, message",
+    [(np.nan, "Input X contains NaN"), (np.inf, "Input X contains inf")],
 )
 @pytest.mark.parametrize("method", ["fit", "transform", "score_samples", "partial_fit"])
 def test_non_finite_input_is_rejected(binary_data, value, message, method):
