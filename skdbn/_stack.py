@@ -40,7 +40,10 @@ class _RBMStackBase(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
     _hidden_units = "bernoulli"
 
     _parameter_constraints = {
-        "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
+        "hidden_layer_sizes": [
+            "array-like",
+            Interval(Integral, 1, None, closed="left"),
+        ],
         "learning_rate": [Interval(Real, 0, None, closed="neither"), "array-like"],
         "n_epochs": [Interval(Integral, 0, None, closed="left"), "array-like"],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
@@ -114,9 +117,13 @@ class _RBMStackBase(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
             The fitted stack.
         """
         X = self._validate_input(X, reset=True)
-        sizes = self._layer_sizes()
         rng = check_random_state(self.random_state)
         X_train, X_val = self._split_validation(X, rng)
+        return self._fit_layers(X_train, X_val, rng)
+
+    def _fit_layers(self, X_train, X_val, rng):
+        """Greedy training on validated data; ``X_val`` (or None) is monitored."""
+        sizes = self._layer_sizes()
         self._create_layers(X_train, sizes, rng)
         n_layers = len(sizes)
         data, val = X_train, X_val
@@ -163,7 +170,9 @@ class _RBMStackBase(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
             self._validate_params()
         X = self._validate_input(X, reset=first_call)
         if first_call:
-            self._create_layers(X, self._layer_sizes(), check_random_state(self.random_state))
+            self._create_layers(
+                X, self._layer_sizes(), check_random_state(self.random_state)
+            )
         data = as_training_matrix(X)
         for index, trainer in enumerate(self._trainers):
             snapshot = [p.copy() for p in trainer.layer.parameters]
@@ -173,7 +182,8 @@ class _RBMStackBase(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
                 data = trainer.layer.hidden_mean(data)
         return self
 
-    def _validate_input(self, X, reset):
+    def _validate_input(self, X, reset, owner=None):
+        """Validate ``X``; a range warning names ``owner`` (default: self)."""
         dtype = [np.float64, np.float32]
         if not reset and hasattr(self, "layers_"):
             dtype = self.layers_[0].weights.dtype
@@ -181,7 +191,7 @@ class _RBMStackBase(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
             self, X, accept_sparse=["csr", "csc"], dtype=dtype, reset=reset
         )
         get_unit_type(self._visible_units).check_visible_input(
-            X, type(self).__name__
+            X, type(owner or self).__name__
         )
         return X
 
@@ -213,7 +223,9 @@ class _RBMStackBase(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
         constraint = self._parameter_constraints[name][0]
         for v in values:
             if not constraint.is_satisfied_by(v):
-                raise ValueError(f"Each value of {name} must be {constraint}; got {v!r}.")
+                raise ValueError(
+                    f"Each value of {name} must be {constraint}; got {v!r}."
+                )
         return values
 
     def _split_validation(self, X, rng):
@@ -233,7 +245,9 @@ class _RBMStackBase(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
     def _create_layers(self, X, sizes, rng):
         """Initialise the layers, their trainers and their random generators."""
         n_layers = len(sizes)
-        per_layer = {name: self._per_layer(name, n_layers) for name in PER_LAYER_PARAMETERS}
+        per_layer = {
+            name: self._per_layer(name, n_layers) for name in PER_LAYER_PARAMETERS
+        }
         # One independent generator per layer, seeded from random_state.
         seeds = rng.randint(np.iinfo(np.int32).max, size=n_layers)
         self._rngs = [np.random.default_rng(seed) for seed in seeds]
@@ -243,8 +257,10 @@ class _RBMStackBase(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
         visible_mean = np.asarray(X.mean(axis=0)).ravel()
         batch_size = min(self.batch_size, X.shape[0])
         for index, n_hidden in enumerate(sizes):
-            units = (self._visible_units if index == 0 else self._hidden_units,
-                     self._hidden_units)
+            units = (
+                self._visible_units if index == 0 else self._hidden_units,
+                self._hidden_units,
+            )
             layer = initial_layer(
                 n_visible, n_hidden, visible_mean, self._rngs[index], X.dtype, units
             )
@@ -285,7 +301,10 @@ class _RBMStackBase(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
         """
         check_is_fitted(self)
         X = validate_data(
-            self, X, accept_sparse=["csr", "csc"], dtype=[np.float64, np.float32],
+            self,
+            X,
+            accept_sparse=["csr", "csc"],
+            dtype=[np.float64, np.float32],
             reset=False,
         )
         for layer in self.layers_:
@@ -347,7 +366,10 @@ class _RBMStackBase(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
         """
         check_is_fitted(self)
         X = validate_data(
-            self, X, accept_sparse=["csr", "csc"], dtype=[np.float64, np.float32],
+            self,
+            X,
+            accept_sparse=["csr", "csc"],
+            dtype=[np.float64, np.float32],
             reset=False,
         )
         return -self.layers_[0].free_energy(X)
@@ -380,8 +402,10 @@ class _RBMStackBase(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
         top = self.layers_[-1]
         dtype = top.weights.dtype
         with np.errstate(over="ignore"):
-            start = np.broadcast_to(top.visible_mean(np.zeros((1, top.n_hidden), dtype)),
-                                    (n_samples, top.n_visible))
+            start = np.broadcast_to(
+                top.visible_mean(np.zeros((1, top.n_hidden), dtype)),
+                (n_samples, top.n_visible),
+            )
             visible = get_unit_type(top.visible_units).sample(
                 start, rng, np.empty((n_samples, top.n_visible), dtype)
             )
