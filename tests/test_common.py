@@ -3,11 +3,16 @@
 import pytest
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from skdbn import BernoulliRBMStack
+from skdbn import BernoulliRBMStack, DBNClassifier, DBNRegressor
 
 ESTIMATORS = [
     BernoulliRBMStack(),
     BernoulliRBMStack(hidden_layer_sizes=(8, 4), n_epochs=3, persistent=True),
+    DBNClassifier(),
+    DBNClassifier(
+        hidden_layer_sizes=(8, 4), pretrain=False, solver="sgd", learning_rate_init=0.1
+    ),
+    DBNRegressor(),
 ]
 
 # Expected failures, by estimator class: check name -> reason. None so far.

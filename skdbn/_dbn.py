@@ -1,0 +1,866 @@
+"""DBNClassifier and DBNRegressor: pre-train an RBM stack, then fine-tune.
+
+The estimators are thin: the stack (``_stack.py``) does the pre-training,
+``FeedForwardNetwork`` (``_network.py``) the forward and backward passes and
+the optimisers the updates. This module owns the supervised loop: target
+encoding, minibatches, early stopping, warm starts and progress reports.
+"""
+
+import time
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.base import (
+    BaseEstimator,
+    ClassifierMixin,
+    RegressorMixin,
+    TransformerMixin,
+    _fit_context,
+)
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.metrics import accuracy_score, r2_score
+from sklearn.model_selection import train_test_split
+from sklearn.preprocessing import LabelEncoder
+from sklearn.utils import check_random_state, gen_even_slices
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.multiclass import check_classification_targets, type_of_target
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ._network import AdamOptimizer, FeedForwardNetwork, SGDOptimizer
+from ._stack import BernoulliRBMStack, _RBMStackBase
+
+#: Parameters passed unchanged to the RBM stack that pre-trains the network.
+PRETRAINING_PARAMETERS = (
+    "hidden_layer_sizes",
+    "learning_rate",
+    "n_epochs",
+    "batch_size",
+    "cd_steps",
+    "persistent",
+    "momentum",
+    "initial_momentum",
+    "momentum_ramp_epochs",
+    "weight_decay",
+    "sparsity_target",
+    "sparsity_cost",
+    "random_state",
+    "verbose",
+)
+
+
+class _BaseDBN(TransformerMixin, BaseEstimator):
+    """Pre-training and fine-tuning shared by the classifier and regressor."""
+
+    _stack_class = BernoulliRBMStack
+    _output_activation = "identity"
+
+    _parameter_constraints = {
+        **{
+            name: _RBMStackBase._parameter_constraints[name]
+            for name in PRETRAINING_PARAMETERS
+        },
+        "pretrain": ["boolean"],
+        "solver": [StrOptions({"adam", "sgd"})],
+        "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "dropout": [Interval(Real, 0, 1, closed="left")],
+        "input_dropout": [Interval(Real, 0, 1, closed="left")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "warm_start": ["boolean"],
+    }
+
+    def __init__(
+        self,
+        hidden_layer_sizes=(100,),
+        *,
+        learning_rate=0.1,
+        n_epochs=10,
+        batch_size=100,
+        cd_steps=1,
+        persistent=False,
+        momentum=0.9,
+        initial_momentum=0.5,
+        momentum_ramp_epochs=5,
+        weight_decay=2e-4,
+        sparsity_target=0.1,
+        sparsity_cost=0.0,
+        pretrain=True,
+        solver="adam",
+        learning_rate_init=1e-3,
+        alpha=1e-4,
+        dropout=0.0,
+        input_dropout=0.0,
+        max_iter=200,
+        tol=1e-4,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        warm_start=False,
+        random_state=None,
+        verbose=0,
+    ):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.learning_rate = learning_rate
+        self.n_epochs = n_epochs
+        self.batch_size = batch_size
+        self.cd_steps = cd_steps
+        self.persistent = persistent
+        self.momentum = momentum
+        self.initial_momentum = initial_momentum
+        self.momentum_ramp_epochs = momentum_ramp_epochs
+        self.weight_decay = weight_decay
+        self.sparsity_target = sparsity_target
+        self.sparsity_cost = sparsity_cost
+        self.pretrain = pretrain
+        self.solver = solver
+        self.learning_rate_init = learning_rate_init
+        self.alpha = alpha
+        self.dropout = dropout
+        self.input_dropout = input_dropout
+        self.max_iter = max_iter
+        self.tol = tol
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.warm_start = warm_start
+        self.random_state = random_state
+        self.verbose = verbose
+
+    # --------------------------------------------------------------- fitting
+
+    def _fit(self, X, y, *, incremental=False, classes=None):
+        first = not (hasattr(self, "_network") and (incremental or self.warm_start))
+        X, y = self._validate_training_data(X, y, reset=first)
+        Y = self._encode_targets(
+            y, X.dtype, first=first, classes=classes, incremental=incremental
+        )
+        rng = check_random_state(self.random_state)
+        if first:
+            self._initialize(X, rng)
+        X_train, Y_train, X_val, y_val = self._split_early_stopping(X, Y, y, rng)
+        if first:
+            self._initialize_network(X_train, Y_train.shape[1], X_val, rng)
+        epochs = 1 if incremental else self.max_iter
+        self._fine_tune(X_train, Y_train, X_val, y_val, epochs, incremental)
+        return self
+
+    def _validate_training_data(self, X, y, reset):
+        dtype = [np.float64, np.float32]
+        if not reset:
+            dtype = self._network.weights[0].dtype
+        X, y = validate_data(
+            self,
+            X,
+            y,
+            accept_sparse=["csr", "csc"],
+            dtype=dtype,
+            multi_output=self._multi_output,
+            y_numeric=not isinstance(self, ClassifierMixin),
+            reset=reset,
+        )
+        if sp.issparse(X):
+            X = X.tocsr()
+        return X, y
+
+    def _initialize(self, X, rng):
+        """Reset the fitted state before a fresh (not warm-started) fit."""
+        self.loss_curve_ = []
+        self.validation_scores_ = [] if self.early_stopping else None
+        self.best_loss_ = np.inf if not self.early_stopping else None
+        self.best_validation_score_ = -np.inf if self.early_stopping else None
+        self.n_iter_ = 0
+        self.t_ = 0
+        self._no_improvement_count = 0
+        # Seeds for pre-training, initialisation and minibatch order/dropout.
+        seeds = rng.randint(np.iinfo(np.int32).max, size=2)
+        self._pretrain_seed = int(seeds[0])
+        self._rng = np.random.default_rng(seeds[1])
+
+    def _split_early_stopping(self, X, Y, y, rng):
+        if not self.early_stopping:
+            return X, Y, None, None
+        stratify = y if isinstance(self, ClassifierMixin) else None
+        n_val = int(np.ceil(self.validation_fraction * X.shape[0]))
+        if n_val < 2 or X.shape[0] - n_val < 1:
+            raise ValueError(
+                f"early_stopping with validation_fraction={self.validation_fraction}"
+                f" needs more than {X.shape[0]} samples: the validation set would "
+                f"have {n_val} (at least 2 are needed)."
+            )
+        try:
+            X_train, X_val, Y_train, _, _, y_val = train_test_split(
+                X,
+                Y,
+                y,
+                test_size=n_val,
+                random_state=self._pretrain_seed,
+                stratify=stratify,
+            )
+        except ValueError:
+            # Too few samples of a class to stratify: split at random instead.
+            X_train, X_val, Y_train, _, _, y_val = train_test_split(
+                X, Y, y, test_size=n_val, random_state=self._pretrain_seed
+            )
+        return X_train, Y_train, X_val, y_val
+
+    def _initialize_network(self, X, n_outputs, X_val, rng):
+        """Pre-train the stack (or not), then build the network and optimiser."""
+        shape = dict(
+            rng=self._rng,
+            dtype=X.dtype,
+            hidden_activation="logistic",
+            output_activation=self._output_activation,
+        )
+        if self.pretrain:
+            stack = self._stack_class(
+                **{name: getattr(self, name) for name in PRETRAINING_PARAMETERS}
+            )
+            stack.set_params(random_state=self._pretrain_seed)
+            stack._validate_params()
+            stack._validate_input(X, reset=True, owner=self)
+            stack._fit_layers(X, X_val, check_random_state(self._pretrain_seed))
+            self.stack_ = stack
+            self._network = FeedForwardNetwork.from_layers(
+                stack.layers_, n_outputs, **shape
+            )
+        else:
+            self.stack_ = None
+            sizes = _RBMStackBase._layer_sizes(self)
+            self._network = FeedForwardNetwork.initialize(
+                [X.shape[1], *sizes, n_outputs], **shape
+            )
+        if self.solver == "adam":
+            self._optimizer = AdamOptimizer(learning_rate=self.learning_rate_init)
+        else:
+            self._optimizer = SGDOptimizer(
+                learning_rate=self.learning_rate_init, momentum=self.momentum
+            )
+
+    def _fine_tune(self, X, Y, X_val, y_val, epochs, incremental):
+        network, optimizer = self._network, self._optimizer
+        params = network.parameters
+        n_samples = X.shape[0]
+        batch_size = min(self.batch_size, n_samples)
+        n_batches = -(-n_samples // batch_size)
+        dropout = (self.input_dropout, self.dropout)
+        if dropout == (0.0, 0.0):
+            dropout = None
+        best_params = None
+        stopped = False
+        for _ in range(epochs):
+            start = time.perf_counter()
+            snapshot = [p.copy() for p in params]
+            order = self._rng.permutation(n_samples)
+            total_loss = 0.0
+            try:
+                for batch in gen_even_slices(n_samples, n_batches):
+                    rows = order[batch]
+                    loss, weight_grads, bias_grads = network.loss_and_gradients(
+                        X[rows],
+                        Y[rows],
+                        alpha=self.alpha,
+                        dropout=dropout,
+                        rng=self._rng,
+                    )
+                    optimizer.update(params, weight_grads + bias_grads)
+                    total_loss += loss * len(rows)
+            except KeyboardInterrupt:
+                warnings.warn(
+                    f"Fine-tuning interrupted by the user during epoch "
+                    f"{self.n_iter_ + 1}; keeping the weights reached so far.",
+                    UserWarning,
+                    stacklevel=3,
+                )
+                break
+            if not (
+                np.isfinite(total_loss) and all(np.isfinite(p).all() for p in params)
+            ):
+                for param, saved in zip(params, snapshot, strict=True):
+                    param[...] = saved
+                warnings.warn(
+                    f"Fine-tuning diverged in epoch {self.n_iter_ + 1} (the loss or "
+                    "the weights became inf or NaN); the weights were restored to "
+                    "the end of the previous epoch and fine-tuning stopped. Lower "
+                    "learning_rate_init, or scale the input.",
+                    ConvergenceWarning,
+                    stacklevel=3,
+                )
+                stopped = True
+                break
+            self.n_iter_ += 1
+            self.t_ += n_samples
+            self.loss_curve_.append(total_loss / n_samples)
+            if self.early_stopping:
+                score = self._validation_score(X_val, y_val)
+                self.validation_scores_.append(score)
+                improved = score > self.best_validation_score_ + self.tol
+                if score > self.best_validation_score_:
+                    self.best_validation_score_ = score
+                    best_params = [p.copy() for p in params]
+            else:
+                improved = self.loss_curve_[-1] < self.best_loss_ - self.tol
+                self.best_loss_ = min(self.best_loss_, self.loss_curve_[-1])
+            self._no_improvement_count = (
+                0 if improved else self._no_improvement_count + 1
+            )
+            if self.verbose:
+                self._print_progress(epochs, time.perf_counter() - start)
+            if not incremental and self._no_improvement_count >= self.n_iter_no_change:
+                stopped = True
+                if self.verbose:
+                    print(
+                        f"[fine-tuning] no improvement of more than tol={self.tol} "
+                        f"in {self.n_iter_no_change} epochs; stopping.",
+                        flush=True,
+                    )
+                break
+        else:
+            if not incremental and not stopped:
+                warnings.warn(
+                    f"Fine-tuning stopped at max_iter={self.max_iter} epochs without "
+                    "converging; raise max_iter for a better fit.",
+                    ConvergenceWarning,
+                    stacklevel=3,
+                )
+        if best_params is not None:
+            for param, best in zip(params, best_params, strict=True):
+                param[...] = best
+
+    def _print_progress(self, epochs, seconds):
+        parts = [
+            f"[fine-tuning] epoch {self.n_iter_:>3}/{epochs}",
+            f"loss {self.loss_curve_[-1]:.5f}",
+        ]
+        if self.early_stopping:
+            parts.append(f"validation score {self.validation_scores_[-1]:.5f}")
+        parts.append(f"{seconds:.2f}s")
+        print(", ".join(parts), flush=True)
+
+    # ------------------------------------------------------------ prediction
+
+    @property
+    def coefs_(self):
+        """Fine-tuned weight matrices, input layer first, output layer last."""
+        return self._network.weights
+
+    @property
+    def intercepts_(self):
+        """Fine-tuned bias vectors, one per layer after the input."""
+        return self._network.biases
+
+    def _forward(self, X):
+        check_is_fitted(self, "_network")
+        X = validate_data(
+            self,
+            X,
+            accept_sparse=["csr", "csc"],
+            dtype=[np.float64, np.float32],
+            reset=False,
+        )
+        return self._network.forward(X)
+
+    def transform(self, X):
+        """Features of the last hidden layer of the fine-tuned network.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Input data.
+
+        Returns
+        -------
+        H : ndarray of shape (n_samples, hidden_layer_sizes[-1])
+            Activations of the last hidden layer (no dropout).
+        """
+        check_is_fitted(self, "_network")
+        X = validate_data(
+            self,
+            X,
+            accept_sparse=["csr", "csc"],
+            dtype=[np.float64, np.float32],
+            reset=False,
+        )
+        return self._network.hidden_features(X)
+
+    def get_feature_names_out(self, input_features=None):
+        """Names of the ``transform`` output: ``"<classname>0"``, ...
+
+        Parameters
+        ----------
+        input_features : array-like of str or None, default=None
+            Only checked against the names seen in ``fit``.
+
+        Returns
+        -------
+        feature_names_out : ndarray of str objects
+            One name per unit of the last hidden layer.
+        """
+        from sklearn.utils.validation import _check_feature_names_in
+
+        check_is_fitted(self, "_network")
+        _check_feature_names_in(self, input_features, generate_names=False)
+        prefix = type(self).__name__.lower()
+        n_out = self._network.weights[-1].shape[0]
+        return np.asarray([f"{prefix}{i}" for i in range(n_out)], dtype=object)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
+
+
+class DBNClassifier(ClassifierMixin, _BaseDBN):
+    """Deep Belief Network classifier: RBM pre-training, then back-propagation.
+
+    A stack of RBMs (``hidden_layer_sizes``) is first trained greedily,
+    without labels, exactly as :class:`BernoulliRBMStack` does with the same
+    parameters. Its weights and hidden biases then initialise the hidden
+    layers of a feed-forward network with logistic units, topped by a softmax
+    output layer, and the whole network is fine-tuned to minimise the
+    cross-entropy (log-loss) by minibatch back-propagation (Hinton &
+    Salakhutdinov 2006).
+
+    Parameters
+    ----------
+    hidden_layer_sizes : int or sequence of int, default=(100,)
+        Number of units of each hidden layer (and RBM), bottom to top.
+    learning_rate : float or sequence of float, default=0.1
+        Pre-training step size of each RBM (see :class:`BernoulliRBMStack`).
+    n_epochs : int or sequence of int, default=10
+        Pre-training epochs of each RBM.
+    batch_size : int, default=100
+        Minibatch size, for pre-training and fine-tuning alike.
+    cd_steps : int or sequence of int, default=1
+        Gibbs steps of CD-k during pre-training.
+    persistent : bool, default=False
+        Pre-train with persistent contrastive divergence.
+    momentum : float, default=0.9
+        Momentum of the pre-training updates, and of the fine-tuning updates
+        when ``solver="sgd"``.
+    initial_momentum : float, default=0.5
+        Pre-training momentum at the first epoch (see
+        :class:`BernoulliRBMStack`).
+    momentum_ramp_epochs : int, default=5
+        Epochs over which the pre-training momentum ramps up.
+    weight_decay : float or sequence of float, default=2e-4
+        L2 penalty on the RBM weights during pre-training.
+    sparsity_target : float or sequence of float, default=0.1
+        Target mean activation of the hidden units during pre-training.
+    sparsity_cost : float or sequence of float, default=0.0
+        Strength of the pre-training sparsity penalty (0 turns it off).
+    pretrain : bool, default=True
+        Pre-train the hidden layers as RBMs. ``False`` starts fine-tuning
+        from the random initialisation scikit-learn's ``MLPClassifier`` uses,
+        to measure what pre-training buys.
+    solver : {"adam", "sgd"}, default="adam"
+        Fine-tuning optimiser: Adam, or SGD with Nesterov momentum.
+    learning_rate_init : float, default=1e-3
+        Fine-tuning step size.
+    alpha : float, default=1e-4
+        L2 penalty on the weights during fine-tuning, with scikit-learn's
+        ``MLPClassifier`` scaling (``0.5 * alpha * ||W||^2 / n_samples``).
+    dropout : float, default=0.0
+        Probability of dropping each hidden unit during fine-tuning.
+    input_dropout : float, default=0.0
+        Probability of dropping each input feature during fine-tuning.
+    max_iter : int, default=200
+        Maximum number of fine-tuning epochs.
+    tol : float, default=1e-4
+        Minimum improvement of the training loss (or of the validation score
+        with ``early_stopping``) that resets the patience counter.
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the data (stratified), stop when
+        its accuracy stops improving, and keep the best weights. The held-out
+        data is used neither for pre-training nor for fine-tuning, and
+        pre-training monitors it (see ``stack_.layers_[i].history``).
+    validation_fraction : float, default=0.1
+        Fraction of the training data held out for early stopping.
+    n_iter_no_change : int, default=10
+        Epochs without improvement of more than ``tol`` before stopping.
+    warm_start : bool, default=False
+        Let ``fit`` continue fine-tuning the current network (no new
+        pre-training) instead of starting afresh.
+    random_state : int, RandomState instance or None, default=None
+        Seed of the pre-training, the weight initialisation, the minibatch
+        order and the dropout masks: the same seed gives the same model.
+    verbose : int, default=0
+        Print one line per pre-training and per fine-tuning epoch.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Class labels, in the order of ``predict_proba``'s columns.
+    stack_ : BernoulliRBMStack or None
+        The pre-trained stack (its layers keep their pre-training weights and
+        history), or None with ``pretrain=False``.
+    coefs_ : list of ndarray
+        Fine-tuned weights, ``coefs_[i]`` of shape (n_in, n_out) for layer i.
+    intercepts_ : list of ndarray
+        Fine-tuned biases of each layer.
+    loss_curve_ : list of float
+        Mean training loss (log-loss plus penalty) of each fine-tuning epoch.
+    validation_scores_ : list of float or None
+        Held-out accuracy after each epoch with ``early_stopping``.
+    best_validation_score_ : float or None
+        Best held-out accuracy with ``early_stopping``.
+    best_loss_ : float or None
+        Lowest training loss, without ``early_stopping``.
+    n_iter_ : int
+        Number of fine-tuning epochs run.
+    t_ : int
+        Number of training samples seen by the fine-tuning updates.
+    n_features_in_ : int
+        Number of features seen during fit.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during fit, when ``X`` has string column names.
+
+    See Also
+    --------
+    BernoulliRBMStack : The unsupervised stack that does the pre-training.
+    DBNRegressor : The same network with a linear output, for regression.
+    sklearn.neural_network.MLPClassifier : The same network without
+        pre-training.
+
+    References
+    ----------
+    Hinton, G. E. & Salakhutdinov, R. R. (2006). Reducing the dimensionality
+    of data with neural networks. Science, 313, 504-507.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from sklearn.model_selection import train_test_split
+    >>> from skdbn import DBNClassifier
+    >>> X, y = load_digits(return_X_y=True)
+    >>> X_train, X_test, y_train, y_test = train_test_split(X / 16, y, random_state=0)
+    >>> clf = DBNClassifier(hidden_layer_sizes=(64,), batch_size=20, max_iter=30,
+    ...                     random_state=0).fit(X_train, y_train)
+    >>> clf.score(X_test, y_test) > 0.95
+    True
+    """
+
+    _output_activation = "softmax"
+    _multi_output = False
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y):
+        """Pre-train the stack, then fine-tune the network on ``(X, y)``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data, in [0, 1] for the Bernoulli visible units.
+        y : array-like of shape (n_samples,)
+            Class labels.
+
+        Returns
+        -------
+        self : object
+            The fitted classifier.
+        """
+        return self._fit(X, y)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, classes=None):
+        """One fine-tuning epoch over ``(X, y)``.
+
+        The first call builds the network, pre-training the stack on this
+        first chunk when ``pretrain=True``; it needs ``classes``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            A chunk of training data.
+        y : array-like of shape (n_samples,)
+            Its labels.
+        classes : array-like of shape (n_classes,), default=None
+            All the classes, required on the first call only.
+
+        Returns
+        -------
+        self : object
+            The updated classifier.
+        """
+        return self._fit(X, y, incremental=True, classes=classes)
+
+    def _encode_targets(self, y, dtype, first, classes, incremental):
+        check_classification_targets(y)
+        if type_of_target(y) == "multilabel-indicator" or np.ndim(y) > 1:
+            raise ValueError("DBNClassifier does not support multilabel targets.")
+        if first:
+            if classes is None and incremental:
+                raise ValueError(
+                    "classes must be passed on the first call to partial_fit."
+                )
+            self._label_encoder = LabelEncoder().fit(
+                y if classes is None else np.asarray(classes)
+            )
+            self.classes_ = self._label_encoder.classes_
+            if classes is not None and not np.isin(y, self.classes_).all():
+                raise ValueError(
+                    "y has labels that are not in classes: "
+                    f"{np.setdiff1d(y, self.classes_)!r}."
+                )
+        else:
+            unseen = np.setdiff1d(y, self.classes_)
+            if unseen.size:
+                raise ValueError(
+                    f"y has labels not seen in the first fit: {unseen!r}; the "
+                    f"classifier knows {self.classes_!r}."
+                )
+        indices = self._label_encoder.transform(y)
+        Y = np.zeros((len(y), len(self.classes_)), dtype=dtype)
+        Y[np.arange(len(y)), indices] = 1
+        return Y
+
+    def _validation_score(self, X_val, y_val):
+        return accuracy_score(y_val, self._predict_checked(X_val))
+
+    def _predict_checked(self, X):
+        proba = self._network.forward(X)
+        return self.classes_[np.argmax(proba, axis=1)]
+
+    def predict(self, X):
+        """Predict the class of each sample.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Input data.
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,)
+            The most probable class.
+        """
+        proba = self._forward(X)  # checks that the model is fitted first
+        return self.classes_[np.argmax(proba, axis=1)]
+
+    def predict_proba(self, X):
+        """Class probabilities of each sample.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Input data.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            Softmax outputs; columns follow ``classes_``, rows sum to 1.
+        """
+        return self._forward(X)
+
+    def predict_log_proba(self, X):
+        """Log of the class probabilities of each sample.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Input data.
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_samples, n_classes)
+            ``log(predict_proba(X))``, with zero probabilities giving ``-inf``.
+        """
+        with np.errstate(divide="ignore"):
+            return np.log(self.predict_proba(X))
+
+
+class DBNRegressor(RegressorMixin, _BaseDBN):
+    """Deep Belief Network regressor: RBM pre-training, then back-propagation.
+
+    As :class:`DBNClassifier`, with a linear output layer fine-tuned on the
+    squared error; single and multi-output targets. The targets are used as
+    given: standardise them (e.g. with
+    ``sklearn.compose.TransformedTargetRegressor``) when their scale is far
+    from 1.
+
+    Parameters
+    ----------
+    hidden_layer_sizes : int or sequence of int, default=(100,)
+        Number of units of each hidden layer (and RBM), bottom to top.
+    learning_rate : float or sequence of float, default=0.1
+        Pre-training step size of each RBM (see :class:`BernoulliRBMStack`).
+    n_epochs : int or sequence of int, default=10
+        Pre-training epochs of each RBM.
+    batch_size : int, default=100
+        Minibatch size, for pre-training and fine-tuning alike.
+    cd_steps : int or sequence of int, default=1
+        Gibbs steps of CD-k during pre-training.
+    persistent : bool, default=False
+        Pre-train with persistent contrastive divergence.
+    momentum : float, default=0.9
+        Momentum of the pre-training updates, and of the fine-tuning updates
+        when ``solver="sgd"``.
+    initial_momentum : float, default=0.5
+        Pre-training momentum at the first epoch.
+    momentum_ramp_epochs : int, default=5
+        Epochs over which the pre-training momentum ramps up.
+    weight_decay : float or sequence of float, default=2e-4
+        L2 penalty on the RBM weights during pre-training.
+    sparsity_target : float or sequence of float, default=0.1
+        Target mean activation of the hidden units during pre-training.
+    sparsity_cost : float or sequence of float, default=0.0
+        Strength of the pre-training sparsity penalty (0 turns it off).
+    pretrain : bool, default=True
+        Pre-train the hidden layers as RBMs; ``False`` starts from random
+        weights as ``MLPRegressor`` does.
+    solver : {"adam", "sgd"}, default="adam"
+        Fine-tuning optimiser.
+    learning_rate_init : float, default=1e-3
+        Fine-tuning step size.
+    alpha : float, default=1e-4
+        L2 penalty on the weights during fine-tuning.
+    dropout : float, default=0.0
+        Probability of dropping each hidden unit during fine-tuning.
+    input_dropout : float, default=0.0
+        Probability of dropping each input feature during fine-tuning.
+    max_iter : int, default=200
+        Maximum number of fine-tuning epochs.
+    tol : float, default=1e-4
+        Minimum improvement of the loss (or validation R^2) that counts.
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the data, stop when its R^2 stops
+        improving and keep the best weights.
+    validation_fraction : float, default=0.1
+        Fraction of the training data held out for early stopping.
+    n_iter_no_change : int, default=10
+        Epochs without improvement before stopping.
+    warm_start : bool, default=False
+        Let ``fit`` continue fine-tuning the current network.
+    random_state : int, RandomState instance or None, default=None
+        Seed of everything random in the fit.
+    verbose : int, default=0
+        Print one line per pre-training and per fine-tuning epoch.
+
+    Attributes
+    ----------
+    stack_ : BernoulliRBMStack or None
+        The pre-trained stack, or None with ``pretrain=False``.
+    coefs_ : list of ndarray
+        Fine-tuned weights of each layer.
+    intercepts_ : list of ndarray
+        Fine-tuned biases of each layer.
+    n_outputs_ : int
+        Number of regression targets.
+    loss_curve_ : list of float
+        Mean training loss of each fine-tuning epoch.
+    validation_scores_ : list of float or None
+        Held-out R^2 after each epoch with ``early_stopping``.
+    best_validation_score_ : float or None
+        Best held-out R^2 with ``early_stopping``.
+    best_loss_ : float or None
+        Lowest training loss, without ``early_stopping``.
+    n_iter_ : int
+        Number of fine-tuning epochs run.
+    t_ : int
+        Number of training samples seen by the fine-tuning updates.
+    n_features_in_ : int
+        Number of features seen during fit.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during fit, when ``X`` has string column names.
+
+    See Also
+    --------
+    DBNClassifier : The classifier.
+    sklearn.neural_network.MLPRegressor : The same network without
+        pre-training.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skdbn import DBNRegressor
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.random((200, 5))
+    >>> y = X @ np.array([1.0, -2.0, 0.5, 0.0, 1.0])
+    >>> reg = DBNRegressor(hidden_layer_sizes=(20,), max_iter=300, batch_size=20,
+    ...                    random_state=0).fit(X, y)
+    >>> reg.score(X, y) > 0.9
+    True
+    """
+
+    _output_activation = "identity"
+    _multi_output = True
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y):
+        """Pre-train the stack, then fine-tune the network on ``(X, y)``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data, in [0, 1] for the Bernoulli visible units.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Targets.
+
+        Returns
+        -------
+        self : object
+            The fitted regressor.
+        """
+        return self._fit(X, y)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y):
+        """One fine-tuning epoch over ``(X, y)`` (the first call builds the network).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            A chunk of training data.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Its targets.
+
+        Returns
+        -------
+        self : object
+            The updated regressor.
+        """
+        return self._fit(X, y, incremental=True)
+
+    def _encode_targets(self, y, dtype, first, classes, incremental):
+        Y = np.asarray(y, dtype=dtype)
+        self._y_was_1d = Y.ndim == 1 if first else self._y_was_1d
+        Y = Y.reshape(len(Y), -1)
+        if first:
+            self.n_outputs_ = Y.shape[1]
+        elif Y.shape[1] != self.n_outputs_:
+            raise ValueError(
+                f"y has {Y.shape[1]} outputs but the regressor was fitted with "
+                f"{self.n_outputs_}."
+            )
+        return Y
+
+    def _validation_score(self, X_val, y_val):
+        return r2_score(y_val, self._shape_output(self._network.forward(X_val)))
+
+    def _shape_output(self, Y):
+        return Y.ravel() if self._y_was_1d else Y
+
+    def predict(self, X):
+        """Predict the targets of each sample.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Input data.
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+            Predictions, shaped like the ``y`` seen in ``fit``.
+        """
+        return self._shape_output(self._forward(X))

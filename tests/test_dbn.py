@@ -1,0 +1,323 @@
+"""DBNClassifier and DBNRegressor: pre-training, fine-tuning and their API."""
+
+import pickle
+import re
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from sklearn.base import clone
+from sklearn.datasets import load_digits
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import GridSearchCV, train_test_split
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import MinMaxScaler
+
+from skdbn import BernoulliRBMStack, DBNClassifier, DBNRegressor
+from skdbn._network import FeedForwardNetwork
+
+
+@pytest.fixture(scope="module")
+def digits():
+    X, y = load_digits(return_X_y=True)
+    return train_test_split(X / 16.0, y, test_size=0.25, random_state=0, stratify=y)
+
+
+@pytest.fixture(scope="module")
+def small_classification():
+    rng = np.random.default_rng(0)
+    centers = rng.random((3, 10))
+    y = np.repeat([0, 1, 2], 30)
+    X = np.clip(centers[y] + 0.1 * rng.standard_normal((90, 10)), 0, 1)
+    return X, y
+
+
+def quick_classifier(**params):
+    defaults = dict(
+        hidden_layer_sizes=(16,),
+        n_epochs=3,
+        batch_size=10,
+        max_iter=30,
+        learning_rate_init=0.01,
+        random_state=0,
+    )
+    return DBNClassifier(**{**defaults, **params})
+
+
+# ------------------------------------------------------------ classification
+
+
+def test_digits_accuracy_at_least_97_percent(digits):
+    X_train, X_test, y_train, y_test = digits
+    clf = DBNClassifier(
+        hidden_layer_sizes=(200,),
+        n_epochs=10,
+        batch_size=20,
+        max_iter=40,
+        random_state=0,
+    ).fit(X_train, y_train)
+    assert clf.score(X_test, y_test) >= 0.97
+
+
+@pytest.mark.parametrize(
+    "labels",
+    [
+        np.array([0, 1, 2]),
+        np.array(["cat", "dog", "emu"]),
+        np.array([-1, 1, 3]),
+        np.array(["no", "yes", "yes"]),  # binary
+    ],
+)
+def test_labels_and_probabilities(small_classification, labels):
+    X, y = small_classification
+    y = labels[y]
+    clf = quick_classifier().fit(X, y)
+    np.testing.assert_array_equal(clf.classes_, np.unique(labels))
+    proba = clf.predict_proba(X)
+    assert proba.shape == (len(X), len(clf.classes_))
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    np.testing.assert_array_equal(clf.predict(X), clf.classes_[proba.argmax(axis=1)])
+    np.testing.assert_allclose(clf.predict_log_proba(X), np.log(proba))
+    assert clf.score(X, y) > 0.9
+
+
+def test_pretraining_initialises_the_network(small_classification):
+    X, y = small_classification
+    clf = quick_classifier(
+        hidden_layer_sizes=(12, 8), learning_rate_init=1e-9, max_iter=1
+    )
+    with pytest.warns(ConvergenceWarning):
+        clf.fit(X, y)
+    assert isinstance(clf.stack_, BernoulliRBMStack)
+    layers = clf.stack_.layers_
+    for coef, intercept, layer in zip(
+        clf.coefs_[:-1], clf.intercepts_[:-1], layers, strict=True
+    ):
+        np.testing.assert_allclose(coef, layer.weights, atol=1e-6)
+        np.testing.assert_allclose(intercept, layer.hidden_bias, atol=1e-6)
+        assert coef is not layer.weights
+    assert [c.shape for c in clf.coefs_] == [(10, 12), (12, 8), (8, 3)]
+    np.testing.assert_allclose(clf.transform(X), clf.stack_.transform(X), atol=1e-5)
+
+
+def test_without_pretraining(small_classification):
+    X, y = small_classification
+    clf = quick_classifier(pretrain=False).fit(X, y)
+    assert clf.stack_ is None
+    assert clf.score(X, y) > 0.9
+
+
+@pytest.mark.parametrize("solver", ["adam", "sgd"])
+def test_solvers_lower_the_loss(small_classification, solver):
+    X, y = small_classification
+    step = {"adam": 0.01, "sgd": 0.1}[solver]
+    clf = quick_classifier(solver=solver, learning_rate_init=step, max_iter=20)
+    clf.fit(X, y)
+    assert clf.loss_curve_[-1] < 0.5 * clf.loss_curve_[0]
+    assert clf.n_iter_ == len(clf.loss_curve_)
+
+
+def test_dropout_trains_and_predicts_deterministically(small_classification):
+    X, y = small_classification
+    clf = quick_classifier(dropout=0.3, input_dropout=0.1).fit(X, y)
+    np.testing.assert_array_equal(clf.predict_proba(X), clf.predict_proba(X))
+    assert clf.score(X, y) > 0.8
+
+
+def test_early_stopping_keeps_the_best_epoch(digits):
+    X_train, _, y_train, _ = digits
+    clf = DBNClassifier(
+        hidden_layer_sizes=(32,),
+        n_epochs=2,
+        batch_size=20,
+        max_iter=200,
+        early_stopping=True,
+        n_iter_no_change=3,
+        random_state=0,
+    ).fit(X_train, y_train)
+    assert clf.n_iter_ < 200
+    assert len(clf.validation_scores_) == clf.n_iter_
+    assert clf.best_validation_score_ == max(clf.validation_scores_)
+    assert clf.best_loss_ is None
+    # Pre-training monitored the held-out split too.
+    assert "free_energy_gap" in clf.stack_.layers_[0].history[-1]
+
+
+def test_convergence_warning_at_max_iter(small_classification):
+    X, y = small_classification
+    with pytest.warns(ConvergenceWarning, match="max_iter=2"):
+        quick_classifier(max_iter=2).fit(X, y)
+
+
+def test_warm_start_continues_without_pretraining_again(small_classification):
+    X, y = small_classification
+    clf = quick_classifier(max_iter=5, warm_start=True, tol=0)
+    with pytest.warns(ConvergenceWarning):
+        clf.fit(X, y)
+    stack = clf.stack_
+    with pytest.warns(ConvergenceWarning):
+        clf.fit(X, y)
+    assert clf.stack_ is stack
+    assert clf.n_iter_ == 10
+    assert len(clf.loss_curve_) == 10
+
+
+def test_partial_fit(small_classification):
+    X, y = small_classification
+    clf = quick_classifier()
+    with pytest.raises(ValueError, match="classes must be passed on the first call"):
+        clf.partial_fit(X, y)
+    for _ in range(20):
+        assert clf.partial_fit(X, y, classes=[0, 1, 2, 3]) is clf
+    assert clf.n_iter_ == 20
+    assert clf.predict_proba(X).shape == (90, 4)
+    assert clf.score(X, y) > 0.9
+    with pytest.raises(ValueError, match=re.escape("labels not seen in the first fit")):
+        clf.partial_fit(X[:2], [0, 7])
+
+
+def test_same_seed_same_model(small_classification):
+    X, y = small_classification
+    first = quick_classifier(dropout=0.2).fit(X, y)
+    second = quick_classifier(dropout=0.2).fit(X, y)
+    for a, b in zip(first.coefs_, second.coefs_, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_float32_stays_float32(small_classification):
+    X, y = small_classification
+    clf = quick_classifier().fit(X.astype(np.float32), y)
+    assert all(c.dtype == np.float32 for c in clf.coefs_)
+    assert clf.predict_proba(X.astype(np.float32)).dtype == np.float32
+
+
+def test_sparse_input_gives_the_dense_model(small_classification):
+    X, y = small_classification
+    dense = quick_classifier(max_iter=5)
+    sparse = quick_classifier(max_iter=5)
+    with pytest.warns(ConvergenceWarning):
+        dense.fit(X, y)
+    with pytest.warns(ConvergenceWarning):
+        sparse.fit(sp.csr_array(X), y)
+    np.testing.assert_allclose(
+        sparse.predict_proba(sp.csr_matrix(X)), dense.predict_proba(X), rtol=1e-6
+    )
+
+
+def test_verbose_reports_both_phases(small_classification, capsys):
+    X, y = small_classification
+    quick_classifier(verbose=1, max_iter=50, n_epochs=2, early_stopping=True).fit(X, y)
+    out = capsys.readouterr().out
+    assert "[layer 1/1] epoch   2/2" in out
+    assert "[fine-tuning] epoch   1/50, loss" in out
+    assert "validation score" in out
+
+
+def test_keyboard_interrupt_during_fine_tuning(small_classification, monkeypatch):
+    X, y = small_classification
+    calls = {"n": 0}
+    original = FeedForwardNetwork.loss_and_gradients
+
+    def interrupting(self, *args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 25:
+            raise KeyboardInterrupt
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(FeedForwardNetwork, "loss_and_gradients", interrupting)
+    clf = quick_classifier()
+    with pytest.warns(UserWarning, match="Fine-tuning interrupted by the user"):
+        clf.fit(X, y)
+    assert clf.n_iter_ == 2  # 9 minibatches per epoch: stopped in the third
+    assert np.isfinite(clf.predict_proba(X)).all()
+
+
+def test_divergence_restores_finite_weights(small_classification):
+    X, y = small_classification
+    clf = quick_classifier(solver="sgd", learning_rate_init=1e30, momentum=0.9)
+    with pytest.warns(ConvergenceWarning, match="diverged"):
+        clf.fit(X.astype(np.float32), y)
+    assert all(np.isfinite(c).all() for c in clf.coefs_)
+    assert np.isfinite(clf.predict_proba(X)).all()
+
+
+def test_pipeline_in_parallel_grid_search(digits):
+    X_train, _, y_train, _ = digits
+    pipe = Pipeline(
+        [("scale", MinMaxScaler()), ("dbn", quick_classifier(max_iter=10, tol=0))]
+    )
+    search = GridSearchCV(
+        pipe,
+        {"dbn__alpha": [1e-4, 1e-2], "dbn__hidden_layer_sizes": [(16,), (32,)]},
+        cv=2,
+        n_jobs=2,
+    )
+    with pytest.warns(ConvergenceWarning):
+        search.fit(X_train[:400], y_train[:400])
+    assert search.best_score_ > 0.8
+
+
+def test_clone_and_pickle(small_classification):
+    X, y = small_classification
+    clf = quick_classifier().fit(X, y)
+    assert clone(clf).get_params() == clf.get_params()
+    restored = pickle.loads(pickle.dumps(clf))
+    np.testing.assert_array_equal(restored.predict_proba(X), clf.predict_proba(X))
+
+
+@pytest.mark.parametrize(
+    "y, message",
+    [
+        (np.linspace(0, 1, 90), "Unknown label type"),
+        (np.column_stack([np.arange(90) % 2, np.arange(90) % 3]), "1d array"),
+    ],
+)
+def test_bad_targets(small_classification, y, message):
+    X, _ = small_classification
+    with pytest.raises(ValueError, match=message):
+        quick_classifier().fit(X, y)
+
+
+def test_bad_input(small_classification):
+    X, y = small_classification
+    bad = X.copy()
+    bad[0, 0] = np.nan
+    with pytest.raises(ValueError, match="Input X contains NaN"):
+        quick_classifier().fit(bad, y)
+    clf = quick_classifier().fit(X, y)
+    with pytest.raises(ValueError, match="X has 9 features"):
+        clf.predict(X[:, :9])
+    with pytest.raises(ValueError, match="early_stopping with validation_fraction"):
+        quick_classifier(early_stopping=True).fit(X[:5], y[:5])
+
+
+# ---------------------------------------------------------------- regression
+
+
+def test_regression_single_and_multi_output():
+    from sklearn.neural_network import MLPRegressor
+
+    rng = np.random.default_rng(0)
+    X = rng.random((300, 6))
+    Y = np.column_stack([X @ rng.standard_normal(6), np.sin(3 * X[:, 0])])
+    params = dict(hidden_layer_sizes=(32,), batch_size=20, max_iter=300, random_state=0)
+    multi = DBNRegressor(**params).fit(X, Y)
+    assert multi.predict(X).shape == (300, 2)
+    assert multi.n_outputs_ == 2
+    # As good as scikit-learn's MLP of the same shape and budget.
+    mlp = MLPRegressor(activation="logistic", **params).fit(X, Y)
+    assert multi.score(X, Y) > mlp.score(X, Y) - 0.05
+    single = DBNRegressor(**params).fit(X, Y[:, 0])
+    assert single.predict(X).shape == (300,)
+    mlp = MLPRegressor(activation="logistic", **params).fit(X, Y[:, 0])
+    assert single.score(X, Y[:, 0]) > max(0.5, mlp.score(X, Y[:, 0]) - 0.05)
+    with pytest.raises(ValueError, match="y has 2 outputs"):
+        single.partial_fit(X, Y)
+
+
+def test_regression_rejects_non_finite_targets():
+    X = np.random.default_rng(0).random((20, 3))
+    y = np.ones(20)
+    y[3] = np.inf
+    with pytest.raises(ValueError, match="Input y contains infinity"):
+        DBNRegressor().fit(X, y)
