@@ -259,17 +259,19 @@ class _BaseDBN(TransformerMixin, BaseEstimator):
             order = self._rng.permutation(n_samples)
             total_loss = 0.0
             try:
-                for batch in gen_even_slices(n_samples, n_batches):
-                    rows = order[batch]
-                    loss, weight_grads, bias_grads = network.loss_and_gradients(
-                        X[rows],
-                        Y[rows],
-                        alpha=self.alpha,
-                        dropout=dropout,
-                        rng=self._rng,
-                    )
-                    optimizer.update(params, weight_grads + bias_grads)
-                    total_loss += loss * len(rows)
+                # A diverging fit makes infs and NaNs: checked after the epoch.
+                with np.errstate(over="ignore", invalid="ignore"):
+                    for batch in gen_even_slices(n_samples, n_batches):
+                        rows = order[batch]
+                        loss, weight_grads, bias_grads = network.loss_and_gradients(
+                            X[rows],
+                            Y[rows],
+                            alpha=self.alpha,
+                            dropout=dropout,
+                            rng=self._rng,
+                        )
+                        optimizer.update(params, weight_grads + bias_grads)
+                        total_loss += loss * len(rows)
             except KeyboardInterrupt:
                 warnings.warn(
                     f"Fine-tuning interrupted by the user during epoch "

@@ -87,7 +87,7 @@ class RBMLayer:
 
     @property
     def parameters(self):
-        """The trainable arrays, in the order ``(weights, visible_bias, hidden_bias)``."""
+        """The trainable arrays: ``(weights, visible_bias, hidden_bias)``."""
         return (self.weights, self.visible_bias, self.hidden_bias)
 
     def __repr__(self):
@@ -152,9 +152,7 @@ class RBMLayer:
     def sample_visible(self, H, rng):
         """Draw visible states given hidden states ``H``."""
         mean = self.visible_mean(H)
-        return get_unit_type(self.visible_units).sample(
-            mean, rng, np.empty_like(mean)
-        )
+        return get_unit_type(self.visible_units).sample(mean, rng, np.empty_like(mean))
 
 
 def initial_layer(n_visible, n_hidden, visible_mean, rng, dtype, units):
@@ -201,10 +199,13 @@ class SparsityPenalty:
         """Update the running estimate and return ``cost * (q - target)``."""
         if self.mean_activity is None:
             self.mean_activity = batch_mean_activity.copy()
+            self._shift = np.empty_like(batch_mean_activity)
         else:
             self.mean_activity *= self.decay
             self.mean_activity += (1.0 - self.decay) * batch_mean_activity
-        return self.cost * (self.mean_activity - self.target)
+        np.subtract(self.mean_activity, self.target, out=self._shift)
+        self._shift *= self.cost
+        return self._shift
 
 
 class ContrastiveDivergence:
@@ -238,6 +239,17 @@ class ContrastiveDivergence:
     persistent : bool, default=False
         Whether the negative chains persist across calls (PCD), with
         ``batch_size`` chains.
+
+    Attributes
+    ----------
+    gradients : list of ndarray
+        The buffers ``estimate`` writes the gradient of ``(weights,
+        visible_bias, hidden_bias)`` into. The owner may exchange them for
+        other arrays of the same shapes and dtype (the trainer does, to
+        adopt a gradient as its velocity without copying it).
+    chains : ndarray of shape (batch_size, n_hidden) or None
+        Hidden states of the persistent chains (PCD only), or None before
+        the first call.
     """
 
     def __init__(self, layer, batch_size, n_steps=1, persistent=False):
@@ -254,15 +266,34 @@ class ContrastiveDivergence:
         self._H = np.zeros((2 * batch_size, n_hidden), dtype=dtype)
         self._visible_mean = np.empty((batch_size, n_visible), dtype=dtype)
         self._hidden_state = np.empty((batch_size, n_hidden), dtype=dtype)
+        self._negated_visible_bias = np.empty(n_visible, dtype=dtype)
+        self._negated_hidden_bias = np.empty(n_hidden, dtype=dtype)
+        # float32 scratch for the uniform draws of float64 models.
+        self._uniforms = np.empty(batch_size * max(n_visible, n_hidden), np.float32)
         self._signs = np.empty(2 * batch_size, dtype=dtype)
         self._ones = np.ones(2 * batch_size, dtype=dtype)
-        self.grad_weights = np.empty((n_visible, n_hidden), dtype=dtype)
-        self.grad_visible_bias = np.empty(n_visible, dtype=dtype)
-        self.grad_hidden_bias = np.empty(n_hidden, dtype=dtype)
+        self.gradients = [
+            np.empty((n_visible, n_hidden), dtype=dtype),
+            np.empty(n_visible, dtype=dtype),
+            np.empty(n_hidden, dtype=dtype),
+        ]
         self.batch_mean_hidden = np.empty(n_hidden, dtype=dtype)
-        #: Hidden states of the persistent chains (PCD only), or None before
-        #: the first call.
         self.chains = None
+
+    @property
+    def grad_weights(self):
+        """The weight gradient's buffer, ``gradients[0]``."""
+        return self.gradients[0]
+
+    @property
+    def grad_visible_bias(self):
+        """The visible bias gradient's buffer, ``gradients[1]``."""
+        return self.gradients[1]
+
+    @property
+    def grad_hidden_bias(self):
+        """The hidden bias gradient's buffer, ``gradients[2]``."""
+        return self.gradients[2]
 
     def __getstate__(self):
         # Buffers are scratch space: only the chains are state worth keeping.
@@ -287,11 +318,17 @@ class ContrastiveDivergence:
             out.fill(0)
             X[rows].toarray(out=out)
         else:
-            np.take(X, rows, axis=0, out=out)
+            # mode="clip" lets numpy gather straight into ``out``; the default
+            # "raise" goes through a temporary so that a bad index cannot
+            # leave ``out`` half written (twice the time).
+            np.take(X, rows, axis=0, out=out, mode="clip")
         return out
 
     def estimate(self, batch_rows, rng, scale, sparsity=None):
         """Estimate the gradient for the minibatch in the data buffer.
+
+        Callers should ignore overflow warnings (``np.errstate(over="ignore")``):
+        the sigmoid's ``exp`` may overflow, which correctly gives 0.
 
         Parameters
         ----------
@@ -308,18 +345,24 @@ class ContrastiveDivergence:
         -------
         grad_weights, grad_visible_bias, grad_hidden_bias : ndarray
             ``scale`` times (positive minus negative statistics), the ascent
-            direction of the log-likelihood; views of internal buffers.
+            direction of the log-likelihood: the arrays of ``gradients``.
         """
         b = batch_rows
         layer = self.layer
         W = layer.weights
+        visible, hidden = self._visible_units, self._hidden_units
         V, H = self._V, self._H
         v_data, h_data = V[:b], H[:b]
+        negated_visible_bias = np.negative(
+            layer.visible_bias, out=self._negated_visible_bias
+        )
+        negated_hidden_bias = np.negative(
+            layer.hidden_bias, out=self._negated_hidden_bias
+        )
 
         # Positive phase: E[h | v0].
         np.matmul(v_data, W, out=h_data)
-        h_data += layer.hidden_bias
-        self._hidden_units.mean(h_data, out=h_data)
+        hidden.mean_from_product(h_data, negated_hidden_bias, out=h_data)
         np.matmul(self._ones[:b], h_data, out=self.batch_mean_hidden)
         self.batch_mean_hidden /= b
 
@@ -330,41 +373,50 @@ class ContrastiveDivergence:
                 # Start the chains from the first minibatch, recycling its
                 # rows when it is smaller than the number of chains.
                 rows = np.arange(n_chains) % b
-                self.chains = self._hidden_units.sample(
-                    h_data[rows], rng, out=np.empty((n_chains, h_data.shape[1]), W.dtype)
-                )
+                start = np.empty((n_chains, h_data.shape[1]), W.dtype)
+                self.chains = hidden.sample(h_data[rows], rng, out=start)
             h_state = self.chains
         else:
             n_chains = b
-            h_state = self._sample_hidden_from(h_data, rng)
+            h_state = hidden.sample(
+                h_data, rng, self._hidden_state[:b], self._scratch(h_data.shape)
+            )
+        # The chains' statistics enter the gradient with this factor.
+        chain_scale = -scale * b / n_chains
         v_model = V[b : b + n_chains]
         h_model = H[b : b + n_chains]
+        v_mean = self._visible_mean[:n_chains]
         for step in range(self.n_steps):
-            v_mean = self._visible_mean[:n_chains]
+            last = step + 1 == self.n_steps
             np.matmul(h_state, W.T, out=v_mean)
-            v_mean += layer.visible_bias
-            self._visible_units.mean(v_mean, out=v_mean)
-            self._visible_units.sample(v_mean, rng, out=v_model)
+            visible.mean_from_product(v_mean, negated_visible_bias, out=v_mean)
+            visible.sample(v_mean, rng, v_model, self._scratch(v_model.shape))
             np.matmul(v_model, W, out=h_model)
-            h_model += layer.hidden_bias
-            self._hidden_units.mean(h_model, out=h_model)
-            if self.persistent or step + 1 < self.n_steps:
-                self._hidden_units.sample(h_model, rng, out=h_state)
+            if last and not self.persistent:
+                # Only the gradient reads h_k: scale it in the same pass.
+                hidden.mean_from_product(
+                    h_model, negated_hidden_bias, out=h_model, scale=chain_scale
+                )
+            else:
+                hidden.mean_from_product(h_model, negated_hidden_bias, out=h_model)
+                hidden.sample(h_model, rng, h_state, self._scratch(h_state.shape))
+                if last:
+                    h_model *= chain_scale
 
-        # Scale and sign the statistics so one GEMM gives the difference.
+        # Scale and sign the data's statistics so one GEMM gives the difference.
         if sparsity is not None:
             h_data -= sparsity.field_shift(self.batch_mean_hidden)
         h_data *= scale
-        h_model *= -scale * b / n_chains
         signs = self._signs[: b + n_chains]
         signs[:b] = scale
-        signs[b:] = -scale * b / n_chains
+        signs[b:] = chain_scale
         V_used, H_used = V[: b + n_chains], H[: b + n_chains]
-        np.matmul(V_used.T, H_used, out=self.grad_weights)
-        np.matmul(signs, V_used, out=self.grad_visible_bias)
-        np.matmul(self._ones[: b + n_chains], H_used, out=self.grad_hidden_bias)
-        return self.grad_weights, self.grad_visible_bias, self.grad_hidden_bias
+        grad_weights, grad_visible_bias, grad_hidden_bias = self.gradients
+        np.matmul(V_used.T, H_used, out=grad_weights)
+        np.matmul(signs, V_used, out=grad_visible_bias)
+        np.matmul(self._ones[: b + n_chains], H_used, out=grad_hidden_bias)
+        return grad_weights, grad_visible_bias, grad_hidden_bias
 
-    def _sample_hidden_from(self, h_mean, rng):
-        state = self._hidden_state[: h_mean.shape[0]]
-        return self._hidden_units.sample(h_mean, rng, out=state)
+    def _scratch(self, shape):
+        """float32 scratch of ``shape`` for the uniform draws."""
+        return self._uniforms[: shape[0] * shape[1]].reshape(shape)

@@ -55,7 +55,9 @@ class TrainingSettings:
         if epoch >= self.momentum_ramp_epochs:
             return self.momentum
         fraction = epoch / self.momentum_ramp_epochs
-        return self.initial_momentum + fraction * (self.momentum - self.initial_momentum)
+        return self.initial_momentum + fraction * (
+            self.momentum - self.initial_momentum
+        )
 
 
 class TrainingDiverged(Exception):
@@ -95,21 +97,34 @@ class RBMTrainer:
         self.diverged = False
 
     def update(self, batch_rows, rng, momentum):
-        """One gradient step on the minibatch loaded in the estimator."""
+        """One gradient step on the minibatch loaded in the estimator.
+
+        ``velocity = momentum * velocity + gradient - lr * weight_decay * W``
+        (the decay on the weights only), then ``parameter += velocity``.
+        """
         settings = self.settings
         lr = settings.learning_rate
+        decay = lr * settings.weight_decay
+        buffers = self.gradient.gradients
         grads = self.gradient.estimate(
             batch_rows, rng, scale=lr / batch_rows, sparsity=self.sparsity
         )
-        for i, (param, velocity, grad) in enumerate(
-            zip(self.layer.parameters, self.velocities, grads, strict=True)
-        ):
-            velocity *= momentum
-            velocity += grad
-            if i == 0 and settings.weight_decay > 0:
-                # grad's buffer is free again: reuse it for the decay term.
-                np.multiply(param, lr * settings.weight_decay, out=grad)
-                velocity -= grad
+        parameters = self.layer.parameters
+        for i, (param, grad) in enumerate(zip(parameters, grads, strict=True)):
+            velocity = self.velocities[i]
+            if momentum == 0:
+                # The new velocity is the gradient itself: adopt its buffer
+                # and hand the old velocity's to the estimator, instead of
+                # two passes over the array (``*= 0``, ``+= grad``).
+                self.velocities[i], buffers[i] = grad, velocity
+                velocity = grad
+            else:
+                velocity *= momentum
+                velocity += grad
+            if i == 0 and decay > 0:
+                # buffers[0] is free scratch space until the next estimate.
+                penalty = np.multiply(param, decay, out=buffers[0])
+                velocity -= penalty
             param += velocity
 
     def run_epoch(self, X, rng, shuffle=True):
@@ -118,11 +133,14 @@ class RBMTrainer:
         order = rng.permutation(n_samples) if shuffle else np.arange(n_samples)
         n_batches = -(-n_samples // self.settings.batch_size)
         momentum = self.settings.momentum_at(self.epochs_done)
-        with np.errstate(over="ignore"):
+        load_batch, update = self.gradient.load_batch, self.update
+        # exp may overflow in the sigmoid (correctly giving 0); a diverging
+        # fit makes NaNs, which fit() detects and reports after the epoch.
+        with np.errstate(over="ignore", invalid="ignore"):
             for batch in gen_even_slices(n_samples, n_batches):
                 rows = order[batch]
-                self.gradient.load_batch(X, rows)
-                self.update(len(rows), rng, momentum)
+                load_batch(X, rows)
+                update(len(rows), rng, momentum)
         self.epochs_done += 1
         return momentum
 

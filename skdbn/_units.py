@@ -41,14 +41,75 @@ class BernoulliUnits:
         return out
 
     @staticmethod
-    def sample(mean, rng, out):
+    def mean_from_product(product, negated_bias, out, scale=None):
+        """Store ``scale * sigmoid(product + bias)`` in ``out``.
+
+        The training loop's form of :meth:`mean`: ``product`` is the matrix
+        product of the other layer's states with the weights (``out`` may be
+        ``product``) and ``negated_bias`` is ``-bias``, precomputed once per
+        minibatch by the caller.
+
+        Parameters
+        ----------
+        product : ndarray of shape (n_samples, n_units)
+            Input from the other layer, without the bias.
+        negated_bias : ndarray of shape (n_units,)
+            Minus the bias of these units.
+        out : ndarray of shape (n_samples, n_units)
+            Where the result goes.
+        scale : float, optional
+            Factor applied to the result; ``None`` means 1.
+
+        Returns
+        -------
+        out : ndarray
+            ``out``, holding the (scaled) means.
+        """
+        # Four passes instead of six: adding the bias and negating the field
+        # are one subtraction, and the scale rides on the final division.
+        np.subtract(negated_bias, product, out=out)
+        np.exp(out, out=out)
+        out += 1.0
+        if scale is None:
+            np.reciprocal(out, out=out)
+        else:
+            np.divide(scale, out, out=out)
+        return out
+
+    @staticmethod
+    def sample(mean, rng, out, uniforms=None):
         """Draw binary states with probabilities ``mean`` into ``out``.
 
-        ``out`` must not be ``mean``; it is first filled with uniform draws
-        of its own dtype, then compared in place.
+        A unit is on when a uniform draw falls below its probability. The
+        draws are float32 whatever the dtype: float32 and float64 models with
+        the same seed then see the same random numbers (and agree to
+        rounding), float32 draws are the cheaper, and their 2**-24 resolution
+        is far below any difference a probability makes to a sample.
+
+        Parameters
+        ----------
+        mean : ndarray
+            Probabilities of each unit being on.
+        rng : numpy.random.Generator
+            Source of the draws.
+        out : ndarray
+            Where the states go; must not be ``mean``. A float32 ``out``
+            holds the draws itself.
+        uniforms : ndarray of float32, optional
+            Scratch space for the draws when ``out`` is not float32, of
+            ``out``'s shape; allocated when not given.
+
+        Returns
+        -------
+        out : ndarray
+            ``out``, holding 0s and 1s.
         """
-        rng.random(out=out, dtype=out.dtype)
-        np.less(out, mean, out=out)
+        if out.dtype == np.float32:
+            uniforms = out
+        elif uniforms is None:
+            uniforms = np.empty(out.shape, dtype=np.float32)
+        rng.random(out=uniforms, dtype=np.float32)
+        np.less(uniforms, mean, out=out)
         return out
 
     @staticmethod
