@@ -312,7 +312,8 @@ class _BaseDBN(TransformerMixin, BaseEstimator):
                 0 if improved else self._no_improvement_count + 1
             )
             if self.verbose:
-                self._print_progress(epochs, time.perf_counter() - start)
+                total = None if incremental else epochs
+                self._print_progress(total, time.perf_counter() - start)
             if not incremental and self._no_improvement_count >= self.n_iter_no_change:
                 stopped = True
                 if self.verbose:
@@ -335,8 +336,9 @@ class _BaseDBN(TransformerMixin, BaseEstimator):
                 param[...] = best
 
     def _print_progress(self, epochs, seconds):
+        of_total = "" if epochs is None else f"/{epochs}"
         parts = [
-            f"[fine-tuning] epoch {self.n_iter_:>3}/{epochs}",
+            f"[fine-tuning] epoch {self.n_iter_:>3}{of_total}",
             f"loss {self.loss_curve_[-1]:.5f}",
         ]
         if self.early_stopping:
