@@ -30,6 +30,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._network import AdamOptimizer, FeedForwardNetwork, SGDOptimizer
 from ._stack import BernoulliRBMStack, _RBMStackBase
+from ._validation import validate_prediction_input
 
 #: Parameters passed unchanged to the RBM stack that pre-trains the network.
 PRETRAINING_PARAMETERS = (
@@ -360,13 +361,7 @@ class _BaseDBN(TransformerMixin, BaseEstimator):
 
     def _forward(self, X):
         check_is_fitted(self, "_network")
-        X = validate_data(
-            self,
-            X,
-            accept_sparse=["csr", "csc"],
-            dtype=[np.float64, np.float32],
-            reset=False,
-        )
+        X = validate_prediction_input(self, X)
         return self._network.forward(X)
 
     def transform(self, X):
@@ -383,13 +378,7 @@ class _BaseDBN(TransformerMixin, BaseEstimator):
             Activations of the last hidden layer (no dropout).
         """
         check_is_fitted(self, "_network")
-        X = validate_data(
-            self,
-            X,
-            accept_sparse=["csr", "csc"],
-            dtype=[np.float64, np.float32],
-            reset=False,
-        )
+        X = validate_prediction_input(self, X)
         return self._network.hidden_features(X)
 
     def get_feature_names_out(self, input_features=None):

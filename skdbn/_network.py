@@ -32,6 +32,8 @@ traffic of an update.
 import numpy as np
 import scipy.sparse as sp
 
+from ._units import BernoulliUnits
+
 # -- Hidden activations ---------------------------------------------------------
 
 
@@ -50,16 +52,11 @@ class LogisticActivation:
     def forward(Z):
         """Replace ``Z`` by its activation, in place, and return it.
 
-        Four in-place passes: on float32 several times faster than
-        ``scipy.special.expit``. ``exp`` overflows to ``inf`` for fields below
-        about -88 (float32), which correctly gives 0; callers silence the
-        overflow warning.
+        The very computation of the RBMs' Bernoulli units
+        (``BernoulliUnits.mean``); ``exp`` may overflow to ``inf``, which
+        correctly gives 0, and callers silence the overflow warning.
         """
-        np.negative(Z, out=Z)
-        np.exp(Z, out=Z)
-        Z += 1.0
-        np.reciprocal(Z, out=Z)
-        return Z
+        return BernoulliUnits.mean(Z, out=Z)
 
     @staticmethod
     def derivative(A, delta):

@@ -17,6 +17,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from ._rbm import initial_layer
 from ._training import RBMTrainer, TrainingSettings, as_training_matrix
 from ._units import get_unit_type
+from ._validation import validate_prediction_input
 
 #: Parameters that take one value for all layers or a sequence, one per layer.
 PER_LAYER_PARAMETERS = (
@@ -300,13 +301,7 @@ class _RBMStackBase(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
             of the layer below (the usual deterministic up pass).
         """
         check_is_fitted(self)
-        X = validate_data(
-            self,
-            X,
-            accept_sparse=["csr", "csc"],
-            dtype=[np.float64, np.float32],
-            reset=False,
-        )
+        X = validate_prediction_input(self, X)
         for layer in self.layers_:
             X = layer.hidden_mean(X)
         return X
@@ -365,13 +360,7 @@ class _RBMStackBase(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
             Unnormalised log-probabilities; higher is more probable.
         """
         check_is_fitted(self)
-        X = validate_data(
-            self,
-            X,
-            accept_sparse=["csr", "csc"],
-            dtype=[np.float64, np.float32],
-            reset=False,
-        )
+        X = validate_prediction_input(self, X)
         return -self.layers_[0].free_energy(X)
 
     def sample(self, n_samples=1, *, n_steps=1000, random_state=None):
