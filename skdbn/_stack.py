@@ -127,7 +127,7 @@ class _RBMStackBase(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
         sizes = self._layer_sizes()
         self._create_layers(X_train, sizes, rng)
         n_layers = len(sizes)
-        data, val = X_train, X_val
+        data, val = as_training_matrix(X_train), X_val
         for index, trainer in enumerate(self._trainers):
             completed = trainer.fit(data, self._rngs[index], X_val=val)
             if not completed:
@@ -152,7 +152,9 @@ class _RBMStackBase(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
         makes one epoch over ``X`` for the first layer, maps ``X`` through it
         and does the same for the next layer. Momentum, the sparsity
         estimates and the persistent chains carry over between calls, so
-        data too large for memory can be streamed in chunks.
+        data too large for memory can be streamed in chunks. Unlike ``fit``,
+        it records no monitoring ``history`` (score a held-out chunk with the
+        layers' ``reconstruction_error`` or ``free_energy`` instead).
 
         Parameters
         ----------
