@@ -143,8 +143,10 @@ class _BaseDBN(TransformerMixin, BaseEstimator):
         )
         rng = check_random_state(self.random_state)
         if first:
-            self._initialize(X, rng)
-        X_train, Y_train, X_val, y_val = self._split_early_stopping(X, Y, y, rng)
+            self._initialize(rng)
+        X_train, Y_train, X_val, y_val = self._split_early_stopping(
+            X, Y, y, incremental
+        )
         if first:
             self._initialize_network(X_train, Y_train.shape[1], X_val, rng)
         epochs = 1 if incremental else self.max_iter
@@ -169,7 +171,7 @@ class _BaseDBN(TransformerMixin, BaseEstimator):
             X = X.tocsr()
         return X, y
 
-    def _initialize(self, X, rng):
+    def _initialize(self, rng):
         """Reset the fitted state before a fresh (not warm-started) fit."""
         self.loss_curve_ = []
         self.validation_scores_ = [] if self.early_stopping else None
@@ -183,8 +185,10 @@ class _BaseDBN(TransformerMixin, BaseEstimator):
         self._pretrain_seed = int(seeds[0])
         self._rng = np.random.default_rng(seeds[1])
 
-    def _split_early_stopping(self, X, Y, y, rng):
-        if not self.early_stopping:
+    def _split_early_stopping(self, X, Y, y, incremental):
+        # partial_fit sees one chunk at a time: no early stopping there, as in
+        # scikit-learn's MLP.
+        if not self.early_stopping or incremental:
             return X, Y, None, None
         stratify = y if isinstance(self, ClassifierMixin) else None
         n_val = int(np.ceil(self.validation_fraction * X.shape[0]))
@@ -299,16 +303,19 @@ class _BaseDBN(TransformerMixin, BaseEstimator):
             self.n_iter_ += 1
             self.t_ += n_samples
             self.loss_curve_.append(total_loss / n_samples)
-            if self.early_stopping:
+            if X_val is not None:
                 score = self._validation_score(X_val, y_val)
+                if self.validation_scores_ is None:  # early_stopping turned on
+                    self.validation_scores_, self.best_validation_score_ = [], -np.inf
                 self.validation_scores_.append(score)
                 improved = score > self.best_validation_score_ + self.tol
                 if score > self.best_validation_score_:
                     self.best_validation_score_ = score
                     best_params = [p.copy() for p in params]
             else:
-                improved = self.loss_curve_[-1] < self.best_loss_ - self.tol
-                self.best_loss_ = min(self.best_loss_, self.loss_curve_[-1])
+                best = np.inf if self.best_loss_ is None else self.best_loss_
+                improved = self.loss_curve_[-1] < best - self.tol
+                self.best_loss_ = min(best, self.loss_curve_[-1])
             self._no_improvement_count = (
                 0 if improved else self._no_improvement_count + 1
             )
@@ -342,7 +349,7 @@ class _BaseDBN(TransformerMixin, BaseEstimator):
             f"[fine-tuning] epoch {self.n_iter_:>3}{of_total}",
             f"loss {self.loss_curve_[-1]:.5f}",
         ]
-        if self.early_stopping:
+        if self.early_stopping and self.validation_scores_:
             parts.append(f"validation score {self.validation_scores_[-1]:.5f}")
         parts.append(f"{seconds:.2f}s")
         print(", ".join(parts), flush=True)

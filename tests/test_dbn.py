@@ -321,3 +321,23 @@ def test_regression_rejects_non_finite_targets():
     y[3] = np.inf
     with pytest.raises(ValueError, match="Input y contains infinity"):
         DBNRegressor().fit(X, y)
+
+
+def test_partial_fit_ignores_early_stopping(small_classification):
+    X, y = small_classification
+    clf = quick_classifier(early_stopping=True)
+    clf.partial_fit(X, y, classes=[0, 1, 2])
+    clf.partial_fit(X, y)
+    assert clf.n_iter_ == 2
+    assert clf.validation_scores_ == []
+    assert clf.best_loss_ == min(clf.loss_curve_)
+
+
+def test_transform_with_pandas_output(small_classification):
+    pd = pytest.importorskip("pandas")
+    X, y = small_classification
+    frame = pd.DataFrame(X, columns=[f"f{i}" for i in range(10)])
+    clf = quick_classifier().set_output(transform="pandas").fit(frame, y)
+    features = clf.transform(frame)
+    assert list(features.columns) == [f"dbnclassifier{i}" for i in range(16)]
+    assert list(clf.feature_names_in_) == list(frame.columns)
