@@ -326,7 +326,8 @@ def _verdict(results, n_test, quick):
         if n == 0:
             how = "as many errors as raw pixels"
         else:
-            how = f"{abs(n)} {'more' if n > 0 else 'fewer'} errors than raw pixels"
+            errors = "error" if abs(n) == 1 else "errors"
+            how = f"{abs(n)} {'more' if n > 0 else 'fewer'} {errors} than raw pixels"
         lines.append(f"  {r.model.name}: {how}.")
     if all(r.accuracy <= raw.accuracy for r in results):
         lines.append(
