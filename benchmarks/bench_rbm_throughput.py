@@ -220,11 +220,11 @@ def two_product_gradient_time(X, dtype, repeats):
     return np.median(times[one]), np.median(times[two])
 
 
-def skdbn_engine_contender(X, dtype):
-    """One epoch of skdbn's training loop, ``RBMTrainer.run_epoch``.
+def matched_trainer(X, dtype):
+    """``(X, rng, trainer)``: one 784 -> 500 layer with BernoulliRBM's settings.
 
-    BernoulliRBM's settings: learning rate 0.1, no momentum, no weight decay;
-    shuffled minibatches of 100, CD-1.
+    Learning rate 0.1, no momentum, no weight decay, shuffled minibatches of
+    100, CD-1; ``X`` converted to ``dtype``.
     """
     X = np.ascontiguousarray(X, dtype=dtype)
     rng = np.random.default_rng(0)
@@ -242,7 +242,16 @@ def skdbn_engine_contender(X, dtype):
         sparsity_cost=0.0,
         **MATCHED,
     )
-    trainer = RBMTrainer(layer, settings)
+    return X, rng, RBMTrainer(layer, settings)
+
+
+def skdbn_engine_contender(X, dtype):
+    """One epoch of skdbn's training loop, ``RBMTrainer.run_epoch``.
+
+    BernoulliRBM's settings: learning rate 0.1, no momentum, no weight decay;
+    shuffled minibatches of 100, CD-1.
+    """
+    X, rng, trainer = matched_trainer(X, dtype)
     return lambda: trainer.run_epoch(X, rng), X.shape[0]
 
 
@@ -396,25 +405,9 @@ def step_breakdown(X, dtype, n_steps=300):
     ``n_steps`` steps; "real step" times the library's own ``load_batch`` +
     ``update`` on the same data for comparison.
     """
-    X = np.ascontiguousarray(X, dtype=dtype)
-    rng = np.random.default_rng(0)
+    X, rng, trainer = matched_trainer(X, dtype)
     b = BATCH_SIZE
-    layer = initial_layer(
-        N_VISIBLE, N_HIDDEN, X.mean(axis=0), rng, dtype, ("bernoulli", "bernoulli")
-    )
-    settings = TrainingSettings(
-        learning_rate=LEARNING_RATE,
-        n_epochs=1,
-        batch_size=b,
-        cd_steps=1,
-        persistent=False,
-        momentum_ramp_epochs=0,
-        sparsity_target=0.1,
-        sparsity_cost=0.0,
-        **MATCHED,
-    )
-    trainer = RBMTrainer(layer, settings)
-    cd = trainer.gradient
+    layer, cd = trainer.layer, trainer.gradient
     W, vbias, hbias = layer.parameters
     V, H = cd._V, cd._H
     v0, v1, h0, h1 = V[:b], V[b:], H[:b], H[b:]
