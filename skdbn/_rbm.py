@@ -14,7 +14,13 @@ with ``b = visible_bias`` and ``c = hidden_bias``.
 import numpy as np
 import scipy.sparse as sp
 
-from ._units import get_unit_type
+from ._units import get_unit_type, sample_from_field
+
+#: Smallest standard deviation a learned Gaussian visible unit may take. The
+#: data are standardised, so this is a hundredth of a feature's spread; it
+#: keeps the energy finite when a feature is (nearly) constant.
+MIN_VISIBLE_STD = 0.01
+LOG_MIN_VISIBLE_STD = float(np.log(MIN_VISIBLE_STD))
 
 
 def _dense(X):
@@ -28,18 +34,28 @@ class RBMLayer:
     their ``layers_`` attribute. The arrays may be read (and, with care,
     modified) by users.
 
+    The energy of a joint state is ``E(v, h) = e_v(v / s) + e_h(h) -
+    (v / s) @ W @ h``, where ``e_v`` and ``e_h`` are the unit types' own
+    terms with the biases (``-b @ v`` for binary units, ``(v - b)**2 / 2``
+    for Gaussian ones, with ``b / s`` for ``b``) and ``s`` the visible
+    standard deviations (1 unless ``visible_log_std`` is given).
+
     Parameters
     ----------
     weights : ndarray of shape (n_visible, n_hidden)
         Symmetric connection weights between visible and hidden units.
     visible_bias : ndarray of shape (n_visible,)
-        Biases of the visible units.
+        Biases of the visible units (for Gaussian units: their means when
+        the hidden units are off, in the data's units).
     hidden_bias : ndarray of shape (n_hidden,)
         Biases of the hidden units.
-    visible_units : str, default="bernoulli"
+    visible_units : {"bernoulli", "gaussian", "relu"}, default="bernoulli"
         Type of the visible units, a key of ``skdbn._units.UNIT_TYPES``.
-    hidden_units : str, default="bernoulli"
+    hidden_units : {"bernoulli", "gaussian", "relu"}, default="bernoulli"
         Type of the hidden units.
+    visible_log_std : ndarray of shape (n_visible,), default=None
+        Log standard deviation ``log s`` of each Gaussian visible unit,
+        learned with the other parameters; None means unit variance.
 
     Attributes
     ----------
@@ -69,12 +85,14 @@ class RBMLayer:
         hidden_bias,
         visible_units="bernoulli",
         hidden_units="bernoulli",
+        visible_log_std=None,
     ):
         self.weights = weights
         self.visible_bias = visible_bias
         self.hidden_bias = hidden_bias
         self.visible_units = visible_units
         self.hidden_units = hidden_units
+        self.visible_log_std = visible_log_std
         self.history = []
 
     @property
@@ -87,8 +105,28 @@ class RBMLayer:
 
     @property
     def parameters(self):
-        """The trainable arrays: ``(weights, visible_bias, hidden_bias)``."""
-        return (self.weights, self.visible_bias, self.hidden_bias)
+        """The trainable arrays: weights, visible and hidden bias[, log std]."""
+        arrays = (self.weights, self.visible_bias, self.hidden_bias)
+        if self.visible_log_std is not None:
+            arrays += (self.visible_log_std,)
+        return arrays
+
+    @property
+    def visible_std(self):
+        """Standard deviations ``s`` of the visible units, or None (all 1)."""
+        if self.visible_log_std is None:
+            return None
+        return np.exp(self.visible_log_std)
+
+    @property
+    def input_weights(self):
+        """Weights seen by unscaled visible states: ``W / s`` row by row.
+
+        The hidden field is ``v @ input_weights + c``; a feed-forward network
+        built from the layer uses these as its first weights.
+        """
+        std = self.visible_std
+        return self.weights if std is None else self.weights / std[:, np.newaxis]
 
     def __repr__(self):
         return (
@@ -97,16 +135,20 @@ class RBMLayer:
             f"hidden_units={self.hidden_units!r})"
         )
 
+    def _scaled_visible_bias(self):
+        std = self.visible_std
+        return self.visible_bias if std is None else self.visible_bias / std
+
     def hidden_field(self, V):
-        """Total input ``V @ W + c`` of each hidden unit (``V`` may be sparse)."""
-        field = np.asarray(V @ self.weights)
+        """Total input ``(V / s) @ W + c`` of each hidden unit (``V`` may be sparse)."""
+        field = np.asarray(V @ self.input_weights)
         field += self.hidden_bias
         return field
 
     def visible_field(self, H):
-        """Total input ``H @ W.T + b`` of each visible unit."""
+        """Total input ``H @ W.T + b / s`` of each visible unit, in units of ``s``."""
         field = H @ self.weights.T
-        field += self.visible_bias
+        field += self._scaled_visible_bias()
         return field
 
     def hidden_mean(self, V):
@@ -119,7 +161,14 @@ class RBMLayer:
         """Expected visible states ``E[v | h]`` for each row of ``H``."""
         with np.errstate(over="ignore"):
             field = self.visible_field(H)
-            return get_unit_type(self.visible_units).mean(field, out=field)
+            mean = get_unit_type(self.visible_units).mean(field, out=field)
+        return self._unscale(mean)
+
+    def _unscale(self, V):
+        std = self.visible_std
+        if std is not None:
+            V *= std
+        return V
 
     def reconstruct(self, V):
         """Deterministic (mean-field) up-down pass: ``E[v | E[h | v]]``."""
@@ -135,39 +184,72 @@ class RBMLayer:
     def free_energy(self, V):
         """Free energy ``F(v) = -log sum_h exp(-E(v, h))`` of each row of ``V``.
 
-        ``exp(-F(v)) / Z`` is the model's probability of ``v``; ``F`` is exact
-        (no sampling) and computed with ``logaddexp`` for stability.
+        ``exp(-F(v)) / Z`` is the model's probability (density) of ``v``;
+        ``F`` is exact (no sampling) and computed with ``logaddexp`` for
+        stability.
         """
         visible = get_unit_type(self.visible_units)
         hidden = get_unit_type(self.hidden_units)
-        return visible.visible_energy(V, self.visible_bias) - hidden.log_partition(
-            self.hidden_field(V)
+        std = self.visible_std
+        scaled = V if std is None else _dense(V) / std
+        energy = visible.visible_energy(scaled, self._scaled_visible_bias())
+        return energy - hidden.log_partition(self.hidden_field(V), self.hidden_bias)
+
+    def hidden_free_energy(self, H):
+        """``-log int exp(-E(v, h)) dv`` (or the sum over ``v``) for each row of ``H``.
+
+        The mirror image of :meth:`free_energy`: the visible units summed (or
+        integrated) out, so that ``exp(-F(h)) / Z`` is the model's
+        probability of the hidden states ``h``. Integrating over ``v`` rather
+        than ``v / s`` contributes ``-sum log s``.
+        """
+        visible = get_unit_type(self.visible_units)
+        hidden = get_unit_type(self.hidden_units)
+        energy = hidden.visible_energy(H, self.hidden_bias) - visible.log_partition(
+            self.visible_field(H), self._scaled_visible_bias()
         )
+        if self.visible_log_std is not None:
+            energy -= self.visible_log_std.sum()
+        return energy
 
     def sample_hidden(self, V, rng):
         """Draw hidden states given visible states ``V``."""
-        mean = self.hidden_mean(V)
-        return get_unit_type(self.hidden_units).sample(mean, rng, np.empty_like(mean))
+        units = get_unit_type(self.hidden_units)
+        with np.errstate(over="ignore"):
+            return sample_from_field(units, self.hidden_field(V), rng)
 
     def sample_visible(self, H, rng):
         """Draw visible states given hidden states ``H``."""
-        mean = self.visible_mean(H)
-        return get_unit_type(self.visible_units).sample(mean, rng, np.empty_like(mean))
+        units = get_unit_type(self.visible_units)
+        with np.errstate(over="ignore"):
+            return self._unscale(sample_from_field(units, self.visible_field(H), rng))
+
+    def enforce_constraints(self):
+        """Keep learned standard deviations at or above ``MIN_VISIBLE_STD``."""
+        if self.visible_log_std is not None:
+            np.maximum(
+                self.visible_log_std, LOG_MIN_VISIBLE_STD, out=self.visible_log_std
+            )
 
 
-def initial_layer(n_visible, n_hidden, visible_mean, rng, dtype, units):
+def initial_layer(
+    n_visible, n_hidden, visible_mean, rng, dtype, units, learn_std=False
+):
     """A fresh RBM initialised as Hinton's practical guide (2010) recommends.
 
     Weights are drawn from N(0, 0.01^2); hidden biases start at zero; visible
-    biases at ``log(p / (1 - p))`` where ``p`` is the data's mean activity,
-    so that the visible units start at the data's marginals.
+    biases where the visible unit type puts the data's mean
+    (``log(p / (1 - p))`` for binary units), so that the visible units start
+    at the data's marginals. Learned standard deviations start at 1.
     """
     visible_units, hidden_units = units
     weights = (0.01 * rng.standard_normal((n_visible, n_hidden))).astype(dtype)
-    p = np.clip(np.asarray(visible_mean, dtype=np.float64), 1e-3, 1 - 1e-3)
-    visible_bias = np.log(p / (1.0 - p)).astype(dtype)
+    visible_bias = get_unit_type(visible_units).initial_bias(visible_mean).astype(dtype)
     hidden_bias = np.zeros(n_hidden, dtype=dtype)
-    return RBMLayer(weights, visible_bias, hidden_bias, visible_units, hidden_units)
+    log_std = np.zeros(n_visible, dtype=dtype) if learn_std else None
+    return RBMLayer(
+        weights, visible_bias, hidden_bias, visible_units, hidden_units, log_std
+    )
 
 
 class SparsityPenalty:
@@ -272,11 +354,10 @@ class ContrastiveDivergence:
         self._uniforms = np.empty(batch_size * max(n_visible, n_hidden), np.float32)
         self._signs = np.empty(2 * batch_size, dtype=dtype)
         self._ones = np.ones(2 * batch_size, dtype=dtype)
-        self.gradients = [
-            np.empty((n_visible, n_hidden), dtype=dtype),
-            np.empty(n_visible, dtype=dtype),
-            np.empty(n_hidden, dtype=dtype),
-        ]
+        self.gradients = [np.empty_like(p) for p in layer.parameters]
+        if layer.visible_log_std is not None:
+            self._inverse_std = np.empty(n_visible, dtype=dtype)
+            self._squares = np.empty((2 * batch_size, n_visible), dtype=dtype)
         self.batch_mean_hidden = np.empty(n_hidden, dtype=dtype)
         self.chains = None
 
@@ -343,9 +424,10 @@ class ContrastiveDivergence:
 
         Returns
         -------
-        grad_weights, grad_visible_bias, grad_hidden_bias : ndarray
+        gradients : list of ndarray
             ``scale`` times (positive minus negative statistics), the ascent
-            direction of the log-likelihood: the arrays of ``gradients``.
+            direction of the log-likelihood, for each of the layer's
+            ``parameters``: the arrays of ``gradients``.
         """
         b = batch_rows
         layer = self.layer
@@ -359,10 +441,30 @@ class ContrastiveDivergence:
         negated_hidden_bias = np.negative(
             layer.hidden_bias, out=self._negated_hidden_bias
         )
+        learn_std = layer.visible_log_std is not None
+        if learn_std:
+            # Work with v / s: the visible units then have unit variance
+            # and bias b / s, and the weights act as for unscaled units.
+            inverse_std = np.exp(
+                np.negative(layer.visible_log_std, out=self._inverse_std),
+                out=self._inverse_std,
+            )
+            v_data *= inverse_std
+            negated_visible_bias *= inverse_std
 
-        # Positive phase: E[h | v0].
+        # Positive phase: E[h | v0] (and a sample of h0 for CD).
         np.matmul(v_data, W, out=h_data)
-        hidden.mean_from_product(h_data, negated_hidden_bias, out=h_data)
+        if self.persistent:
+            hidden.mean_from_product(h_data, negated_hidden_bias, out=h_data)
+        else:
+            h_state = hidden.mean_and_sample(
+                h_data,
+                negated_hidden_bias,
+                rng,
+                h_data,
+                self._hidden_state[:b],
+                self._scratch(h_data.shape),
+            )
         np.matmul(self._ones[:b], h_data, out=self.batch_mean_hidden)
         self.batch_mean_hidden /= b
 
@@ -373,14 +475,11 @@ class ContrastiveDivergence:
                 # Start the chains from the first minibatch, recycling its
                 # rows when it is smaller than the number of chains.
                 rows = np.arange(n_chains) % b
-                start = np.empty((n_chains, h_data.shape[1]), W.dtype)
-                self.chains = hidden.sample(h_data[rows], rng, out=start)
+                field = v_data[rows] @ W - negated_hidden_bias
+                self.chains = sample_from_field(hidden, field, rng)
             h_state = self.chains
         else:
             n_chains = b
-            h_state = hidden.sample(
-                h_data, rng, self._hidden_state[:b], self._scratch(h_data.shape)
-            )
         # The chains' statistics enter the gradient with this factor.
         chain_scale = -scale * b / n_chains
         v_model = V[b : b + n_chains]
@@ -389,8 +488,14 @@ class ContrastiveDivergence:
         for step in range(self.n_steps):
             last = step + 1 == self.n_steps
             np.matmul(h_state, W.T, out=v_mean)
-            visible.mean_from_product(v_mean, negated_visible_bias, out=v_mean)
-            visible.sample(v_mean, rng, v_model, self._scratch(v_model.shape))
+            visible.mean_and_sample(
+                v_mean,
+                negated_visible_bias,
+                rng,
+                v_mean,
+                v_model,
+                self._scratch(v_model.shape),
+            )
             np.matmul(v_model, W, out=h_model)
             if last and not self.persistent:
                 # Only the gradient reads h_k: scale it in the same pass.
@@ -398,8 +503,14 @@ class ContrastiveDivergence:
                     h_model, negated_hidden_bias, out=h_model, scale=chain_scale
                 )
             else:
-                hidden.mean_from_product(h_model, negated_hidden_bias, out=h_model)
-                hidden.sample(h_model, rng, h_state, self._scratch(h_state.shape))
+                hidden.mean_and_sample(
+                    h_model,
+                    negated_hidden_bias,
+                    rng,
+                    h_model,
+                    h_state,
+                    self._scratch(h_state.shape),
+                )
                 if last:
                     h_model *= chain_scale
 
@@ -411,11 +522,31 @@ class ContrastiveDivergence:
         signs[:b] = scale
         signs[b:] = chain_scale
         V_used, H_used = V[: b + n_chains], H[: b + n_chains]
-        grad_weights, grad_visible_bias, grad_hidden_bias = self.gradients
+        grad_weights, grad_visible_bias, grad_hidden_bias = self.gradients[:3]
         np.matmul(V_used.T, H_used, out=grad_weights)
         np.matmul(signs, V_used, out=grad_visible_bias)
         np.matmul(self._ones[: b + n_chains], H_used, out=grad_hidden_bias)
-        return grad_weights, grad_visible_bias, grad_hidden_bias
+        if learn_std:
+            self._std_gradients(V_used, signs, negated_visible_bias, inverse_std)
+        return self.gradients
+
+    def _std_gradients(self, V_used, signs, negated_visible_bias, inverse_std):
+        """Turn the scaled-space gradients into those of ``b`` and ``log s``.
+
+        With ``u = v / s`` and ``b' = b / s``, ``-dE/d(log s_i)`` is
+        ``(u_i - b'_i)**2 - u_i (W h)_i``. Summed with the signs (which add
+        up to zero), the first term is ``sum(signs * u**2) - 2 b' g_b'``
+        where ``g_b' = sum(signs * u)`` is the gradient for ``b'``, and the
+        second is the row sums of ``W * g_W``, because ``g_W = sum(signs *
+        u h^T)``. Finally ``dE/db = dE/db' / s``.
+        """
+        grad_weights, grad_visible_bias, _, grad_log_std = self.gradients
+        squares = np.square(V_used, out=self._squares[: V_used.shape[0]])
+        np.matmul(signs, squares, out=grad_log_std)
+        # negated_visible_bias holds -b', so this adds -2 b' g_b'.
+        grad_log_std += 2 * negated_visible_bias * grad_visible_bias
+        grad_log_std -= np.einsum("ij,ij->i", self.layer.weights, grad_weights)
+        grad_visible_bias *= inverse_std
 
     def _scratch(self, shape):
         """float32 scratch of ``shape`` for the uniform draws."""

@@ -100,7 +100,8 @@ class RBMTrainer:
         """One gradient step on the minibatch loaded in the estimator.
 
         ``velocity = momentum * velocity + gradient - lr * weight_decay * W``
-        (the decay on the weights only), then ``parameter += velocity``.
+        (the decay on the weights only), then ``parameter += velocity``;
+        learned standard deviations are then kept above their floor.
         """
         settings = self.settings
         lr = settings.learning_rate
@@ -126,6 +127,8 @@ class RBMTrainer:
                 penalty = np.multiply(param, decay, out=buffers[0])
                 velocity -= penalty
             param += velocity
+        if len(parameters) > 3:
+            self.layer.enforce_constraints()
 
     def run_epoch(self, X, rng, shuffle=True):
         """One pass over ``X`` (dense or CSR) in minibatches."""

@@ -13,6 +13,22 @@ import warnings
 
 import numpy as np
 import scipy.sparse as sp
+from sklearn.utils.sparsefuncs import mean_variance_axis
+
+#: Largest absolute feature mean or standard deviation that Gaussian visible
+#: units accept without a ``DataRangeWarning`` (standardised data has 0 and 1).
+STANDARDISED_LIMIT = 3.0
+
+
+def _dense(X):
+    return X.toarray() if sp.issparse(X) else np.asarray(X)
+
+
+def _float32_scratch(out, scratch):
+    """Where float32 draws go: ``out`` itself when it is float32."""
+    if out.dtype == np.float32:
+        return out
+    return scratch if scratch is not None else np.empty(out.shape, np.float32)
 
 
 class BernoulliUnits:
@@ -24,6 +40,7 @@ class BernoulliUnits:
     """
 
     name = "bernoulli"
+    network_activation = "logistic"
 
     @staticmethod
     def mean(field, out):
@@ -76,6 +93,19 @@ class BernoulliUnits:
             np.divide(scale, out, out=out)
         return out
 
+    @classmethod
+    def mean_and_sample(cls, product, negated_bias, rng, mean_out, sample_out, scratch):
+        """Means into ``mean_out`` and binary draws into ``sample_out``.
+
+        The interface every unit type shares for a Gibbs step: ``product`` is
+        the input from the other layer (``mean_out`` may be ``product``),
+        ``negated_bias`` minus the bias, ``sample_out`` must be another array
+        and ``scratch`` is float32 space of the same shape for the random
+        draws (or None to allocate it when needed).
+        """
+        cls.mean_from_product(product, negated_bias, out=mean_out)
+        return cls.sample(mean_out, rng, sample_out, scratch)
+
     @staticmethod
     def sample(mean, rng, out, uniforms=None):
         """Draw binary states with probabilities ``mean`` into ``out``.
@@ -113,11 +143,12 @@ class BernoulliUnits:
         return out
 
     @staticmethod
-    def log_partition(field):
+    def log_partition(field, bias=None):
         """Sum over units of ``log(1 + exp(field))``, one value per row.
 
-        This is the hidden layer's contribution to minus the free energy
-        (the log of the sum over its two states per unit).
+        This is the layer's contribution to minus the free energy when its
+        states are summed out (two states per unit). ``bias`` is not needed:
+        the field already contains it.
         """
         return np.logaddexp(0.0, field).sum(axis=1)
 
@@ -125,6 +156,16 @@ class BernoulliUnits:
     def visible_energy(X, bias):
         """Energy term of visible states that does not involve the weights."""
         return -np.asarray(X @ bias).ravel()
+
+    @staticmethod
+    def initial_bias(data_mean):
+        """``log(p / (1 - p))`` of the data's mean activity ``p``.
+
+        The visible units then start at the data's marginals (Hinton 2010,
+        section 8); ``p`` is clipped away from 0 and 1.
+        """
+        p = np.clip(np.asarray(data_mean, dtype=np.float64), 1e-3, 1 - 1e-3)
+        return np.log(p / (1.0 - p))
 
     @staticmethod
     def check_visible_input(X, estimator_name):
@@ -151,12 +192,197 @@ class BernoulliUnits:
             )
 
 
+class GaussianUnits:
+    """Real-valued units with Gaussian conditionals of unit variance.
+
+    Given its field ``x`` (bias plus input), a unit is distributed as
+    ``N(x, 1)``; its energy term is ``(s - bias)**2 / 2``. As visible units
+    they model standardised real-valued data; an ``RBMLayer`` with
+    ``visible_log_std`` rescales the data by a per-feature standard deviation
+    first, so the unit itself always has unit variance. As hidden units they
+    are linear units, e.g. for the real-valued code layer of an autoencoder.
+    """
+
+    name = "gaussian"
+    network_activation = "identity"
+
+    @staticmethod
+    def mean(field, out):
+        """Store ``E[s | field] = field`` in ``out``."""
+        if out is not field:
+            np.copyto(out, field)
+        return out
+
+    @staticmethod
+    def mean_from_product(product, negated_bias, out, scale=None):
+        """Store ``scale * (product + bias)`` in ``out`` (see ``BernoulliUnits``)."""
+        np.subtract(product, negated_bias, out=out)
+        if scale is not None:
+            out *= scale
+        return out
+
+    @staticmethod
+    def mean_and_sample(product, negated_bias, rng, mean_out, sample_out, scratch):
+        """Means into ``mean_out``, draws ``N(mean, 1)`` into ``sample_out``."""
+        np.subtract(product, negated_bias, out=mean_out)
+        noise = _float32_scratch(sample_out, scratch)
+        rng.standard_normal(out=noise, dtype=np.float32)
+        np.add(mean_out, noise, out=sample_out)
+        return sample_out
+
+    @staticmethod
+    def log_partition(field, bias):
+        """Sum over units of ``log of the integral of exp(-E)`` over each state.
+
+        ``log int exp(-(s - c)**2 / 2 + s * (x - c)) ds`` with field ``x``
+        and bias ``c`` is ``(x**2 - c**2) / 2 + log(2 pi) / 2``.
+        """
+        field = np.asarray(field)
+        constant = 0.5 * np.log(2 * np.pi) * field.shape[1]
+        return 0.5 * (np.einsum("ij,ij->i", field, field) - bias @ bias) + constant
+
+    @staticmethod
+    def visible_energy(X, bias):
+        """``sum_i (x_i - b_i)**2 / 2`` for each row."""
+        diff = _dense(X) - bias
+        return 0.5 * np.einsum("ij,ij->i", diff, diff)
+
+    @staticmethod
+    def initial_bias(data_mean):
+        """The data's mean: the visible units start at the data's centre."""
+        return np.asarray(data_mean, dtype=np.float64)
+
+    @staticmethod
+    def check_visible_input(X, estimator_name):
+        """Warn when the data are far from standardised.
+
+        With unit variance, a feature that varies over many units sends huge
+        inputs to the hidden units and training diverges; a constant feature
+        is harmless (its bias learns the constant).
+        """
+        if X.shape[0] < 2:
+            return
+        if sp.issparse(X):
+            mean, variance = mean_variance_axis(X.tocsr(), axis=0)
+        else:
+            mean, variance = X.mean(axis=0), X.var(axis=0)
+        largest_std = float(np.sqrt(variance.max()))
+        largest_mean = float(np.abs(mean).max())
+        if largest_std > STANDARDISED_LIMIT or largest_mean > STANDARDISED_LIMIT:
+            warnings.warn(
+                f"{estimator_name} has Gaussian visible units, which model "
+                "standardised data (mean 0 and standard deviation 1 per feature), "
+                f"but X has features with standard deviation up to "
+                f"{largest_std:.4g} and mean up to {largest_mean:.4g} in absolute "
+                "value. Scale the input first, e.g. with "
+                "sklearn.preprocessing.StandardScaler; training may diverge.",
+                DataRangeWarning,
+                stacklevel=4,
+            )
+
+
+class ReLUUnits:
+    """Noisy rectified linear units (NReLU; Nair & Hinton 2010).
+
+    A unit with field ``x`` takes the value ``max(0, x + noise)`` with
+    Gaussian noise of variance ``sigmoid(x)``; its mean is taken to be
+    ``max(0, x)``. They approximate an infinite set of binary units sharing
+    weights, with biases offset by ``-0.5, -1.5, -2.5, ...`` (the "stepped
+    sigmoid" units), whose free energy is used for ``log_partition``.
+    """
+
+    name = "relu"
+    network_activation = "relu"
+
+    #: Terms of the stepped-sigmoid sum kept on each side of the field; the
+    #: neglected terms are below ``exp(-STEPS + 0.5)`` each.
+    STEPS = 30
+
+    @staticmethod
+    def mean(field, out):
+        """Store ``max(0, field)`` in ``out``."""
+        return np.maximum(field, 0, out=out)
+
+    @staticmethod
+    def mean_from_product(product, negated_bias, out, scale=None):
+        """Store ``scale * max(0, product + bias)`` in ``out``."""
+        np.subtract(product, negated_bias, out=out)
+        np.maximum(out, 0, out=out)
+        if scale is not None:
+            out *= scale
+        return out
+
+    @staticmethod
+    def mean_and_sample(product, negated_bias, rng, mean_out, sample_out, scratch):
+        """Means into ``mean_out``, NReLU draws into ``sample_out``."""
+        field = np.subtract(product, negated_bias, out=mean_out)
+        # Noise standard deviation sqrt(sigmoid(x)), computed in sample_out.
+        BernoulliUnits.mean(field, out=sample_out)
+        np.sqrt(sample_out, out=sample_out)
+        noise = scratch if scratch is not None else np.empty(field.shape, np.float32)
+        rng.standard_normal(out=noise, dtype=np.float32)
+        sample_out *= noise
+        sample_out += field
+        np.maximum(sample_out, 0, out=sample_out)
+        np.maximum(field, 0, out=mean_out)
+        return sample_out
+
+    @classmethod
+    def log_partition(cls, field, bias):
+        """Sum over units of the stepped-sigmoid log partition.
+
+        ``sum_{n >= 1} log(1 + exp(x - n + 0.5))`` for field ``x``: the terms
+        with ``x - n + 0.5 > 0`` are their argument plus a small correction,
+        so the sum is the arithmetic series of those arguments plus
+        ``log(1 + exp(-|x - n + 0.5|))`` summed over the ``STEPS`` terms on
+        either side of ``x`` (the rest is below float precision).
+        """
+        x = np.asarray(field, dtype=np.float64)
+        # Number of terms with a positive argument: n < x + 0.5.
+        n_positive = np.maximum(np.ceil(x + 0.5) - 1, 0)
+        total = n_positive * (x + 0.5) - n_positive * (n_positive + 1) / 2
+        for offset in range(-cls.STEPS + 1, cls.STEPS + 1):
+            n = n_positive + offset
+            argument = -np.abs(x - n + 0.5)
+            total += np.where(n >= 1, np.log1p(np.exp(argument)), 0.0)
+        return total.sum(axis=1)
+
+    @staticmethod
+    def visible_energy(X, bias):
+        """Energy term of visible states that does not involve the weights."""
+        return -np.asarray(X @ bias).ravel()
+
+    @staticmethod
+    def initial_bias(data_mean):
+        """The data's mean, so that ``max(0, bias)`` starts at the mean."""
+        return np.asarray(data_mean, dtype=np.float64)
+
+    @staticmethod
+    def check_visible_input(X, estimator_name):
+        """Warn when data has negative values, which NReLU units never take."""
+        values = X.data if sp.issparse(X) else X
+        if values.size and values.min() < 0:
+            warnings.warn(
+                f"{estimator_name} has rectified linear visible units, which "
+                f"model non-negative data, but X has values down to "
+                f"{values.min():.4g}.",
+                DataRangeWarning,
+                stacklevel=4,
+            )
+
+
+def sample_from_field(units, field, rng):
+    """Draw states of ``units`` (a unit class) given their ``field``; allocates."""
+    mean, out = np.empty_like(field), np.empty_like(field)
+    return units.mean_and_sample(field, 0.0, rng, mean, out, None)
+
+
 class DataRangeWarning(UserWarning):
     """Warning raised when data lies outside the range a unit type models."""
 
 
 #: Maps the name a user passes (e.g. ``visible_units="bernoulli"``) to its class.
-UNIT_TYPES = {cls.name: cls for cls in (BernoulliUnits,)}
+UNIT_TYPES = {cls.name: cls for cls in (BernoulliUnits, GaussianUnits, ReLUUnits)}
 
 
 def get_unit_type(name):

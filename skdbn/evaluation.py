@@ -40,6 +40,9 @@ def _float64_layer(layer):
         np.asarray(layer.hidden_bias, dtype=np.float64),
         layer.visible_units,
         layer.hidden_units,
+        None
+        if layer.visible_log_std is None
+        else np.asarray(layer.visible_log_std, dtype=np.float64),
     )
 
 
@@ -89,11 +92,7 @@ def _unnormalised_log_marginals(layer, states, over):
     if over == "visible":
         return -layer.free_energy(states)
     # Mirror image of the free energy: sum over the visible units analytically.
-    visible = get_unit_type(layer.visible_units)
-    hidden = get_unit_type(layer.hidden_units)
-    return visible.log_partition(layer.visible_field(states)) - hidden.visible_energy(
-        states, layer.hidden_bias
-    )
+    return -layer.hidden_free_energy(states)
 
 
 def log_partition_exact(layer, max_states=2**20, *, over="auto"):
