@@ -2,7 +2,7 @@
 
 from ._dbn import DBNClassifier, DBNRegressor
 from ._rbm import RBMLayer
-from ._stack import BernoulliRBMStack
+from ._stack import BernoulliRBMStack, GaussianRBMStack
 from ._units import DataRangeWarning
 
 __version__ = "0.1.0.dev0"
@@ -12,6 +12,7 @@ __all__ = [
     "DBNClassifier",
     "DBNRegressor",
     "DataRangeWarning",
+    "GaussianRBMStack",
     "RBMLayer",
     "__version__",
 ]

@@ -29,12 +29,17 @@ from sklearn.utils.multiclass import check_classification_targets, type_of_targe
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._network import AdamOptimizer, FeedForwardNetwork, SGDOptimizer
-from ._stack import BernoulliRBMStack, _RBMStackBase
+from ._stack import BernoulliRBMStack, GaussianRBMStack, _RBMStackBase
+from ._units import get_unit_type
 from ._validation import validate_prediction_input
+
+#: The stack that pre-trains the network, by ``visible_units``.
+STACK_CLASSES = {"bernoulli": BernoulliRBMStack, "gaussian": GaussianRBMStack}
 
 #: Parameters passed unchanged to the RBM stack that pre-trains the network.
 PRETRAINING_PARAMETERS = (
     "hidden_layer_sizes",
+    "hidden_units",
     "learning_rate",
     "n_epochs",
     "batch_size",
@@ -54,7 +59,6 @@ PRETRAINING_PARAMETERS = (
 class _BaseDBN(TransformerMixin, BaseEstimator):
     """Pre-training and fine-tuning shared by the classifier and regressor."""
 
-    _stack_class = BernoulliRBMStack
     _output_activation = "identity"
 
     _parameter_constraints = {
@@ -62,6 +66,8 @@ class _BaseDBN(TransformerMixin, BaseEstimator):
             name: _RBMStackBase._parameter_constraints[name]
             for name in PRETRAINING_PARAMETERS
         },
+        "visible_units": [StrOptions(set(STACK_CLASSES))],
+        "learn_variance": ["boolean"],
         "pretrain": ["boolean"],
         "solver": [StrOptions({"adam", "sgd"})],
         "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
@@ -80,7 +86,9 @@ class _BaseDBN(TransformerMixin, BaseEstimator):
         self,
         hidden_layer_sizes=(100,),
         *,
-        learning_rate=0.1,
+        visible_units="bernoulli",
+        hidden_units="bernoulli",
+        learning_rate="auto",
         n_epochs=10,
         batch_size=100,
         cd_steps=1,
@@ -91,6 +99,7 @@ class _BaseDBN(TransformerMixin, BaseEstimator):
         weight_decay=2e-4,
         sparsity_target=0.1,
         sparsity_cost=0.0,
+        learn_variance=False,
         pretrain=True,
         solver="adam",
         learning_rate_init=1e-3,
@@ -107,6 +116,8 @@ class _BaseDBN(TransformerMixin, BaseEstimator):
         verbose=0,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
+        self.visible_units = visible_units
+        self.hidden_units = hidden_units
         self.learning_rate = learning_rate
         self.n_epochs = n_epochs
         self.batch_size = batch_size
@@ -118,6 +129,7 @@ class _BaseDBN(TransformerMixin, BaseEstimator):
         self.weight_decay = weight_decay
         self.sparsity_target = sparsity_target
         self.sparsity_cost = sparsity_cost
+        self.learn_variance = learn_variance
         self.pretrain = pretrain
         self.solver = solver
         self.learning_rate_init = learning_rate_init
@@ -216,18 +228,14 @@ class _BaseDBN(TransformerMixin, BaseEstimator):
 
     def _initialize_network(self, X, n_outputs, X_val, rng):
         """Pre-train the stack (or not), then build the network and optimiser."""
+        stack = self._make_stack()
         shape = dict(
             rng=self._rng,
             dtype=X.dtype,
-            hidden_activation="logistic",
+            hidden_activation=self._hidden_activations(stack),
             output_activation=self._output_activation,
         )
         if self.pretrain:
-            stack = self._stack_class(
-                **{name: getattr(self, name) for name in PRETRAINING_PARAMETERS}
-            )
-            stack.set_params(random_state=self._pretrain_seed)
-            stack._validate_params()
             stack._validate_input(X, reset=True, owner=self)
             stack._fit_layers(X, X_val, check_random_state(self._pretrain_seed))
             self.stack_ = stack
@@ -246,6 +254,25 @@ class _BaseDBN(TransformerMixin, BaseEstimator):
             self._optimizer = SGDOptimizer(
                 learning_rate=self.learning_rate_init, momentum=self.momentum
             )
+
+    def _make_stack(self):
+        """The unfitted stack that pre-trains (or would pre-train) the network."""
+        stack_class = STACK_CLASSES[self.visible_units]
+        params = {name: getattr(self, name) for name in PRETRAINING_PARAMETERS}
+        if stack_class is GaussianRBMStack:
+            params["learn_variance"] = self.learn_variance
+        stack = stack_class(**params)
+        stack.set_params(random_state=self._pretrain_seed)
+        stack._validate_params()
+        return stack
+
+    def _hidden_activations(self, stack):
+        """The network's activation of each hidden layer, from its RBM's units."""
+        units = stack._per_layer("hidden_units", len(stack._layer_sizes()))
+        activations = [get_unit_type(u).network_activation for u in units]
+        if len(set(activations)) == 1:
+            return activations[0]
+        return activations
 
     def _fine_tune(self, X, Y, X_val, y_val, epochs, incremental):
         network, optimizer = self._network, self._optimizer
@@ -430,8 +457,19 @@ class DBNClassifier(ClassifierMixin, _BaseDBN):
     ----------
     hidden_layer_sizes : int or sequence of int, default=(100,)
         Number of units of each hidden layer (and RBM), bottom to top.
-    learning_rate : float or sequence of float, default=0.1
-        Pre-training step size of each RBM (see :class:`BernoulliRBMStack`).
+    visible_units : {"bernoulli", "gaussian"}, default="bernoulli"
+        Input units of the first RBM: binary for data in ``[0, 1]`` (the
+        stack is a :class:`BernoulliRBMStack`), Gaussian for standardised
+        real-valued data (a :class:`GaussianRBMStack`).
+    hidden_units : {"bernoulli", "relu", "gaussian"} or sequence, \
+            default="bernoulli"
+        Units of each hidden layer's RBM (per layer if a sequence); the
+        network's hidden layers then use the matching activation: logistic,
+        rectified linear or identity.
+    learning_rate : float, "auto" or sequence, default="auto"
+        Pre-training step size of each RBM: ``"auto"`` is 0.1 for RBMs with
+        binary units on both sides and 0.01 for those with real-valued units
+        (see :class:`BernoulliRBMStack`).
     n_epochs : int or sequence of int, default=10
         Pre-training epochs of each RBM.
     batch_size : int, default=100
@@ -454,6 +492,9 @@ class DBNClassifier(ClassifierMixin, _BaseDBN):
         Target mean activation of the hidden units during pre-training.
     sparsity_cost : float or sequence of float, default=0.0
         Strength of the pre-training sparsity penalty (0 turns it off).
+    learn_variance : bool, default=False
+        With ``visible_units="gaussian"``, learn each feature's standard
+        deviation during pre-training (see :class:`GaussianRBMStack`).
     pretrain : bool, default=True
         Pre-train the hidden layers as RBMs. ``False`` starts fine-tuning
         from the random initialisation scikit-learn's ``MLPClassifier`` uses,
@@ -496,7 +537,7 @@ class DBNClassifier(ClassifierMixin, _BaseDBN):
     ----------
     classes_ : ndarray of shape (n_classes,)
         Class labels, in the order of ``predict_proba``'s columns.
-    stack_ : BernoulliRBMStack or None
+    stack_ : BernoulliRBMStack, GaussianRBMStack or None
         The pre-trained stack (its layers keep their pre-training weights and
         history), or None with ``pretrain=False``.
     coefs_ : list of ndarray
@@ -687,8 +728,19 @@ class DBNRegressor(RegressorMixin, _BaseDBN):
     ----------
     hidden_layer_sizes : int or sequence of int, default=(100,)
         Number of units of each hidden layer (and RBM), bottom to top.
-    learning_rate : float or sequence of float, default=0.1
-        Pre-training step size of each RBM (see :class:`BernoulliRBMStack`).
+    visible_units : {"bernoulli", "gaussian"}, default="bernoulli"
+        Input units of the first RBM: binary for data in ``[0, 1]`` (the
+        stack is a :class:`BernoulliRBMStack`), Gaussian for standardised
+        real-valued data (a :class:`GaussianRBMStack`).
+    hidden_units : {"bernoulli", "relu", "gaussian"} or sequence, \
+            default="bernoulli"
+        Units of each hidden layer's RBM (per layer if a sequence); the
+        network's hidden layers then use the matching activation: logistic,
+        rectified linear or identity.
+    learning_rate : float, "auto" or sequence, default="auto"
+        Pre-training step size of each RBM: ``"auto"`` is 0.1 for RBMs with
+        binary units on both sides and 0.01 for those with real-valued units
+        (see :class:`BernoulliRBMStack`).
     n_epochs : int or sequence of int, default=10
         Pre-training epochs of each RBM.
     batch_size : int, default=100
@@ -710,6 +762,9 @@ class DBNRegressor(RegressorMixin, _BaseDBN):
         Target mean activation of the hidden units during pre-training.
     sparsity_cost : float or sequence of float, default=0.0
         Strength of the pre-training sparsity penalty (0 turns it off).
+    learn_variance : bool, default=False
+        With ``visible_units="gaussian"``, learn each feature's standard
+        deviation during pre-training (see :class:`GaussianRBMStack`).
     pretrain : bool, default=True
         Pre-train the hidden layers as RBMs; ``False`` starts from random
         weights as ``MLPRegressor`` does.
@@ -743,7 +798,7 @@ class DBNRegressor(RegressorMixin, _BaseDBN):
 
     Attributes
     ----------
-    stack_ : BernoulliRBMStack or None
+    stack_ : BernoulliRBMStack, GaussianRBMStack or None
         The pre-trained stack, or None with ``pretrain=False``.
     coefs_ : list of ndarray
         Fine-tuned weights of each layer.

@@ -11,16 +11,22 @@ from sklearn.base import (
     _fit_context,
 )
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._rbm import initial_layer
 from ._training import RBMTrainer, TrainingSettings, as_training_matrix
-from ._units import get_unit_type
+from ._units import UNIT_TYPES, get_unit_type, sample_from_field
 from ._validation import validate_prediction_input
+
+#: ``learning_rate="auto"``: the step for an RBM with binary units on both
+#: sides, and the smaller one that keeps RBMs with real-valued (Gaussian or
+#: rectified linear) units from diverging (Hinton 2010, section 13.2).
+AUTO_LEARNING_RATE = {"binary": 0.1, "real-valued": 0.01}
 
 #: Parameters that take one value for all layers or a sequence, one per layer.
 PER_LAYER_PARAMETERS = (
+    "hidden_units",
     "learning_rate",
     "n_epochs",
     "cd_steps",
@@ -30,22 +36,33 @@ PER_LAYER_PARAMETERS = (
 )
 
 
+def auto_learning_rate(units):
+    """``learning_rate="auto"`` for an RBM with ``units = (visible, hidden)``."""
+    binary = all(get_unit_type(u).name == "bernoulli" for u in units)
+    return AUTO_LEARNING_RATE["binary" if binary else "real-valued"]
+
+
 class _RBMStackBase(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     """Everything a stack of RBMs does, whatever its visible unit type.
 
     Subclasses set ``_visible_units`` (the first layer's visible units) and
-    ``_hidden_units`` (every layer's hidden units) and their docstrings.
+    their docstrings; each upper layer's visible units are the hidden units
+    of the layer below.
     """
 
     _visible_units = "bernoulli"
-    _hidden_units = "bernoulli"
 
     _parameter_constraints = {
         "hidden_layer_sizes": [
             "array-like",
             Interval(Integral, 1, None, closed="left"),
         ],
-        "learning_rate": [Interval(Real, 0, None, closed="neither"), "array-like"],
+        "hidden_units": [StrOptions(set(UNIT_TYPES)), "array-like"],
+        "learning_rate": [
+            Interval(Real, 0, None, closed="neither"),
+            StrOptions({"auto"}),
+            "array-like",
+        ],
         "n_epochs": [Interval(Integral, 0, None, closed="left"), "array-like"],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "cd_steps": [Interval(Integral, 1, None, closed="left"), "array-like"],
@@ -65,7 +82,8 @@ class _RBMStackBase(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
         self,
         hidden_layer_sizes=(100,),
         *,
-        learning_rate=0.1,
+        hidden_units="bernoulli",
+        learning_rate="auto",
         n_epochs=10,
         batch_size=100,
         cd_steps=1,
@@ -81,6 +99,7 @@ class _RBMStackBase(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
         verbose=0,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
+        self.hidden_units = hidden_units
         self.learning_rate = learning_rate
         self.n_epochs = n_epochs
         self.batch_size = batch_size
@@ -215,7 +234,7 @@ class _RBMStackBase(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
     def _per_layer(self, name, n_layers):
         """The value of parameter ``name`` for each layer, validated."""
         value = getattr(self, name)
-        if np.ndim(value) == 0:
+        if isinstance(value, str) or np.ndim(value) == 0:
             return [value] * n_layers
         values = list(value)
         if len(values) != n_layers:
@@ -223,9 +242,10 @@ class _RBMStackBase(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
                 f"{name} has {len(values)} values but there are {n_layers} layers; "
                 "give one value, or one per layer."
             )
-        constraint = self._parameter_constraints[name][0]
+        constraints = _RBMStackBase._parameter_constraints[name][:-1]
         for v in values:
-            if not constraint.is_satisfied_by(v):
+            if not any(c.is_satisfied_by(v) for c in constraints):
+                constraint = " or ".join(str(c) for c in constraints)
                 raise ValueError(
                     f"Each value of {name} must be {constraint}; got {v!r}."
                 )
@@ -258,14 +278,22 @@ class _RBMStackBase(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
         X = as_training_matrix(X)
         n_visible = X.shape[1]
         visible_mean = np.asarray(X.mean(axis=0)).ravel()
+        visible_units = self._visible_units
         batch_size = min(self.batch_size, X.shape[0])
         for index, n_hidden in enumerate(sizes):
-            units = (
-                self._visible_units if index == 0 else self._hidden_units,
-                self._hidden_units,
-            )
+            settings = {name: values[index] for name, values in per_layer.items()}
+            hidden_units = settings.pop("hidden_units")
+            units = (visible_units, hidden_units)
+            if settings["learning_rate"] == "auto":
+                settings["learning_rate"] = auto_learning_rate(units)
             layer = initial_layer(
-                n_visible, n_hidden, visible_mean, self._rngs[index], X.dtype, units
+                n_visible,
+                n_hidden,
+                visible_mean,
+                self._rngs[index],
+                X.dtype,
+                units,
+                learn_std=index == 0 and self._learns_visible_std(),
             )
             settings = TrainingSettings(
                 batch_size=batch_size,
@@ -273,14 +301,18 @@ class _RBMStackBase(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
                 momentum=self.momentum,
                 initial_momentum=self.initial_momentum,
                 momentum_ramp_epochs=self.momentum_ramp_epochs,
-                **{name: values[index] for name, values in per_layer.items()},
+                **settings,
             )
             name = f"layer {index + 1}/{n_layers}"
             self.layers_.append(layer)
             self._trainers.append(RBMTrainer(layer, settings, name, self.verbose))
-            n_visible = n_hidden
-            # Upper layers see hidden probabilities, which start near 0.5.
+            n_visible, visible_units = n_hidden, hidden_units
+            # Upper layers see hidden activities, which start near 0.5.
             visible_mean = np.full(n_hidden, 0.5)
+
+    def _learns_visible_std(self):
+        """Whether the first layer learns its visible standard deviations."""
+        return False
 
     # ------------------------------------------------------------ transform
 
@@ -365,20 +397,42 @@ class _RBMStackBase(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
         X = validate_prediction_input(self, X)
         return -self.layers_[0].free_energy(X)
 
-    def sample(self, n_samples=1, *, n_steps=1000, random_state=None):
+    def sample(
+        self,
+        n_samples=1,
+        *,
+        n_steps=1000,
+        n_chains=None,
+        thinning=1,
+        start="noise",
+        random_state=None,
+    ):
         """Generate data by Gibbs sampling in the top RBM, then a down pass.
 
-        Independent chains alternate ``h ~ p(h | v)`` and ``v ~ p(v | h)`` in
-        the top RBM for ``n_steps`` steps, starting from visible states drawn
-        from its visible biases; the top RBM's last ``E[v | h]`` is then passed
-        down through the lower layers' ``E[v | h]``.
+        Independent chains alternate ``v ~ p(v | h)`` and ``h ~ p(h | v)`` in
+        the top RBM. After ``n_steps`` steps of burn-in, each chain gives a
+        sample, then another every ``thinning`` steps, until ``n_samples``
+        are collected; each sample is the top RBM's ``E[v | h]`` passed down
+        through the lower layers' ``E[v | h]`` (the usual way to show what a
+        deep belief net generates).
 
         Parameters
         ----------
         n_samples : int, default=1
-            Number of samples (independent chains).
+            Number of samples to return.
         n_steps : int, default=1000
-            Number of Gibbs steps in the top RBM.
+            Gibbs steps of burn-in before the first sample of each chain.
+        n_chains : int, default=None
+            Number of independent chains; by default one per sample (or one
+            per row of ``start`` when it is data).
+        thinning : int, default=1
+            Gibbs steps between two samples of the same chain.
+        start : "noise" or array-like of shape (n_starts, n_features_in_), \
+                default="noise"
+            Where the chains start: ``"noise"`` draws the top RBM's visible
+            states from its visible biases alone (hidden units off); data
+            starts them at the data's deterministic up pass, chain ``i`` at
+            row ``i % n_starts``.
         random_state : int, RandomState instance or None, default=None
             Seed of the chains.
 
@@ -386,25 +440,47 @@ class _RBMStackBase(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
         -------
         X : ndarray of shape (n_samples, n_features_in_)
             Expected visible states (probabilities for Bernoulli units).
+            Row ``i`` comes from chain ``i % n_chains``, after
+            ``n_steps + (i // n_chains) * thinning`` steps.
         """
         check_is_fitted(self)
+        for name, value, low in (
+            ("n_samples", n_samples, 1),
+            ("n_steps", n_steps, 0),
+            ("thinning", thinning, 1),
+        ):
+            if not isinstance(value, Integral) or value < low:
+                raise ValueError(f"{name} must be an integer >= {low}, got {value!r}.")
         seed = check_random_state(random_state).randint(np.iinfo(np.int32).max)
         rng = np.random.default_rng(seed)
         top = self.layers_[-1]
         dtype = top.weights.dtype
+        if isinstance(start, str) and start == "noise":
+            n_chains = n_samples if n_chains is None else n_chains
+            visible = top.sample_visible(np.zeros((n_chains, top.n_hidden), dtype), rng)
+        else:
+            X = validate_prediction_input(self, start)
+            n_chains = X.shape[0] if n_chains is None else n_chains
+            for layer in self.layers_[:-1]:
+                X = layer.hidden_mean(X)
+            visible = X[np.arange(n_chains) % X.shape[0]]
+        if not isinstance(n_chains, Integral) or n_chains < 1:
+            raise ValueError(f"n_chains must be an integer >= 1, got {n_chains!r}.")
+        hidden_units = get_unit_type(top.hidden_units)
+        samples = []
+        n_collected, step = 0, 0
         with np.errstate(over="ignore"):
-            start = np.broadcast_to(
-                top.visible_mean(np.zeros((1, top.n_hidden), dtype)),
-                (n_samples, top.n_visible),
-            )
-            visible = get_unit_type(top.visible_units).sample(
-                start, rng, np.empty((n_samples, top.n_visible), dtype)
-            )
-            hidden = top.sample_hidden(visible, rng)
-            for _ in range(n_steps):
+            hidden = sample_from_field(hidden_units, top.hidden_field(visible), rng)
+            while n_collected < n_samples:
+                if step >= n_steps and (step - n_steps) % thinning == 0:
+                    samples.append(top.visible_mean(hidden))
+                    n_collected += n_chains
+                if n_collected >= n_samples:
+                    break
                 visible = top.sample_visible(hidden, rng)
-                hidden = top.sample_hidden(visible, rng)
-        X = top.visible_mean(hidden)
+                hidden = sample_from_field(hidden_units, top.hidden_field(visible), rng)
+                step += 1
+        X = np.concatenate(samples)[:n_samples]
         for layer in reversed(self.layers_[:-1]):
             X = layer.visible_mean(X)
         return X
@@ -419,12 +495,13 @@ class _RBMStackBase(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
 class BernoulliRBMStack(_RBMStackBase):
     """Greedy layer-wise stack of binary RBMs, used as a feature transformer.
 
-    Each layer is a Restricted Boltzmann Machine with binary (Bernoulli)
-    visible and hidden units, trained by contrastive divergence (CD-k) or
-    persistent CD with momentum, L2 weight decay and an optional sparsity
-    target. Layer ``i + 1`` learns on the hidden probabilities of layer
-    ``i`` (Hinton, Osindero & Teh 2006). ``transform`` maps data up to the
-    top layer; the stack also reconstructs (``inverse_transform``),
+    Each layer is a Restricted Boltzmann Machine, the first with binary
+    (Bernoulli) visible units, with binary hidden units by default (or
+    rectified linear ones, see ``hidden_units``), trained by contrastive
+    divergence (CD-k) or persistent CD with momentum, L2 weight decay and an
+    optional sparsity target. Layer ``i + 1`` learns on the hidden
+    activities of layer ``i`` (Hinton, Osindero & Teh 2006). ``transform``
+    maps data up to the top layer; the stack also reconstructs (``inverse_transform``),
     generates (``sample``) and scores (``score_samples``) data.
 
     The visible units model data in ``[0, 1]`` (binary data, or grey levels
@@ -437,8 +514,17 @@ class BernoulliRBMStack(_RBMStackBase):
     ----------
     hidden_layer_sizes : int or sequence of int, default=(100,)
         Number of hidden units of each RBM, bottom to top.
-    learning_rate : float or sequence of float, default=0.1
+    hidden_units : {"bernoulli", "relu", "gaussian"} or sequence, \
+            default="bernoulli"
+        Type of each layer's hidden units (per layer if a sequence):
+        binary, noisy rectified linear (NReLU, Nair & Hinton 2010) or linear
+        with Gaussian noise. Each upper RBM's visible units are of the type
+        of the hidden units below it.
+    learning_rate : float, "auto" or sequence, default="auto"
         Step size of the gradient updates (per layer if a sequence).
+        ``"auto"`` is 0.1 for an RBM with binary units on both sides and
+        0.01 for one with real-valued (Gaussian or rectified) units, which
+        diverges with larger steps.
     n_epochs : int or sequence of int, default=10
         Passes over the training data for each layer.
     batch_size : int, default=100
@@ -524,3 +610,184 @@ class BernoulliRBMStack(_RBMStackBase):
     >>> stack.inverse_transform(stack.transform(X)).shape
     (4, 3)
     """
+
+
+class GaussianRBMStack(_RBMStackBase):
+    """Greedy layer-wise stack of RBMs for real-valued data.
+
+    The real-valued sibling of :class:`BernoulliRBMStack`: the first RBM has
+    Gaussian visible units, so it models standardised real-valued features
+    (tabular data, pixel intensities after ``StandardScaler``), with binary
+    or noisy rectified linear hidden units; the layers above are as in
+    :class:`BernoulliRBMStack`. Given the hidden states ``h``, feature ``i``
+    is ``N(b_i + s_i (W h)_i, s_i**2)``, with ``s_i = 1`` unless
+    ``learn_variance=True``.
+
+    Standardise the input first (``StandardScaler``): with unit variance, a
+    feature that varies over many units gives the hidden units huge inputs.
+    ``fit`` warns with a ``DataRangeWarning`` when a feature's mean or
+    standard deviation exceeds 3 in absolute value; a fit that diverges
+    anyway stops with a ``ConvergenceWarning`` (lower ``learning_rate``).
+    Constant features are fine.
+
+    Parameters
+    ----------
+    hidden_layer_sizes : int or sequence of int, default=(100,)
+        Number of hidden units of each RBM, bottom to top.
+    hidden_units : {"bernoulli", "relu", "gaussian"} or sequence, \
+            default="bernoulli"
+        Type of each layer's hidden units (per layer if a sequence):
+        binary, noisy rectified linear (NReLU, Nair & Hinton 2010) or linear
+        with Gaussian noise. Each upper RBM's visible units are of the type
+        of the hidden units below it.
+    learning_rate : float, "auto" or sequence, default="auto"
+        Step size of the gradient updates (per layer if a sequence).
+        ``"auto"`` is 0.01 for the first RBM (and any other with real-valued
+        units), which diverges with the 0.1 that suits binary units, and 0.1
+        for upper RBMs with binary units on both sides.
+    n_epochs : int or sequence of int, default=10
+        Passes over the training data for each layer.
+    batch_size : int, default=100
+        Number of samples per minibatch (capped at the number of samples).
+    cd_steps : int or sequence of int, default=1
+        Number of Gibbs steps ``k`` of CD-k (or PCD-k) per update.
+    persistent : bool, default=False
+        Use persistent contrastive divergence (Tieleman 2008): the negative
+        Gibbs chains (``batch_size`` of them) continue from one update to
+        the next instead of restarting at the data.
+    learn_variance : bool, default=False
+        Learn a standard deviation ``s_i`` per feature (stored as
+        ``layers_[0].visible_log_std``), kept at or above 0.01 so that it
+        cannot collapse. By default every feature has unit variance, which
+        suits standardised data and trains more stably.
+    momentum : float, default=0.9
+        Momentum of the updates once the ramp is over.
+    initial_momentum : float, default=0.5
+        Momentum at the first epoch; it rises linearly to ``momentum`` over
+        ``momentum_ramp_epochs`` epochs (Hinton 2010 uses 0.5, then 0.9).
+    momentum_ramp_epochs : int, default=5
+        Length of the momentum ramp in epochs (``partial_fit`` calls count as
+        epochs); 0 uses ``momentum`` from the start.
+    weight_decay : float or sequence of float, default=2e-4
+        L2 penalty on the weights (not the biases).
+    sparsity_target : float or sequence of float, default=0.1
+        Desired mean activation of each hidden unit, used when
+        ``sparsity_cost > 0``.
+    sparsity_cost : float or sequence of float, default=0.0
+        Strength of the sparsity penalty (Lee, Ekanadham & Ng 2008); 0
+        turns it off.
+    validation_fraction : float, default=None
+        Fraction of the training data held out (not trained on) to monitor
+        overfitting: each epoch records its reconstruction error, free
+        energy and the free-energy gap to the training data.
+    random_state : int, RandomState instance or None, default=None
+        Seed of the weight initialisation, the minibatch order and the Gibbs
+        sampling. The same seed gives the same model on the same machine.
+    verbose : int, default=0
+        Print one line per epoch and layer when positive.
+
+    Attributes
+    ----------
+    layers_ : list of RBMLayer
+        The fitted RBMs, bottom to top: ``weights``, ``visible_bias``,
+        ``hidden_bias`` and the per-epoch ``history`` of each (dicts with
+        ``epoch``, ``reconstruction_error``, ``free_energy``, ``momentum``,
+        ``seconds``, and with a validation set ``validation_*`` and
+        ``free_energy_gap``). A fit interrupted with Ctrl-C keeps the layers
+        trained so far.
+    n_features_in_ : int
+        Number of features seen during fit.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during fit, when ``X`` has string column names.
+
+    See Also
+    --------
+    BernoulliRBMStack : The same stack for data in ``[0, 1]``.
+    sklearn.preprocessing.StandardScaler : The scaling this stack expects.
+
+    Notes
+    -----
+    The energy of the first RBM is ``E(v, h) = sum_i (v_i - b_i)**2 /
+    (2 s_i**2) - sum_ij (v_i / s_i) W_ij h_j - c @ h`` (Hinton 2010,
+    section 13.2); CD-k samples the visible units from their Gaussian
+    conditionals. Real-valued RBMs need learning rates one or two orders of
+    magnitude smaller than binary ones, hence ``learning_rate="auto"``.
+
+    References
+    ----------
+    Hinton, G. E., Osindero, S. & Teh, Y. (2006). A fast learning algorithm
+    for deep belief nets. Neural Computation, 18, 1527-1554.
+
+    Hinton, G. E. (2010). A practical guide to training restricted Boltzmann
+    machines. UTML TR 2010-003.
+
+    Nair, V. & Hinton, G. E. (2010). Rectified linear units improve
+    restricted Boltzmann machines. ICML.
+
+    Tieleman, T. (2008). Training restricted Boltzmann machines using
+    approximations to the likelihood gradient. ICML.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_wine
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> from skdbn import GaussianRBMStack
+    >>> X, _ = load_wine(return_X_y=True)
+    >>> model = make_pipeline(
+    ...     StandardScaler(), GaussianRBMStack(hidden_layer_sizes=(20,), random_state=0)
+    ... ).fit(X)
+    >>> model.transform(X).shape
+    (178, 20)
+    """
+
+    _visible_units = "gaussian"
+
+    _parameter_constraints = {
+        **_RBMStackBase._parameter_constraints,
+        "learn_variance": ["boolean"],
+    }
+
+    def __init__(
+        self,
+        hidden_layer_sizes=(100,),
+        *,
+        hidden_units="bernoulli",
+        learning_rate="auto",
+        n_epochs=10,
+        batch_size=100,
+        cd_steps=1,
+        persistent=False,
+        learn_variance=False,
+        momentum=0.9,
+        initial_momentum=0.5,
+        momentum_ramp_epochs=5,
+        weight_decay=2e-4,
+        sparsity_target=0.1,
+        sparsity_cost=0.0,
+        validation_fraction=None,
+        random_state=None,
+        verbose=0,
+    ):
+        super().__init__(
+            hidden_layer_sizes,
+            hidden_units=hidden_units,
+            learning_rate=learning_rate,
+            n_epochs=n_epochs,
+            batch_size=batch_size,
+            cd_steps=cd_steps,
+            persistent=persistent,
+            momentum=momentum,
+            initial_momentum=initial_momentum,
+            momentum_ramp_epochs=momentum_ramp_epochs,
+            weight_decay=weight_decay,
+            sparsity_target=sparsity_target,
+            sparsity_cost=sparsity_cost,
+            validation_fraction=validation_fraction,
+            random_state=random_state,
+            verbose=verbose,
+        )
+        self.learn_variance = learn_variance
+
+    def _learns_visible_std(self):
+        return self.learn_variance

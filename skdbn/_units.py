@@ -341,10 +341,23 @@ class ReLUUnits:
         # Number of terms with a positive argument: n < x + 0.5.
         n_positive = np.maximum(np.ceil(x + 0.5) - 1, 0)
         total = n_positive * (x + 0.5) - n_positive * (n_positive + 1) / 2
-        for offset in range(-cls.STEPS + 1, cls.STEPS + 1):
-            n = n_positive + offset
-            argument = -np.abs(x - n + 0.5)
-            total += np.where(n >= 1, np.log1p(np.exp(argument)), 0.0)
+        # Term n = n_positive + d has argument remainder - d, which is <= 0
+        # for d >= 1 and > 0 for d <= 0 (remainder is in (0, 1] when
+        # n_positive >= 1), so log(1 + exp(-|argument|)) is log1p of
+        # exp(+-remainder) times a constant: two passes per term.
+        remainder = x + 0.5 - n_positive
+        with np.errstate(over="ignore"):  # only where masked out below
+            up, down = np.exp(remainder), np.exp(-remainder)
+        term = np.empty_like(x)
+        for d in range(1, cls.STEPS + 1):
+            np.multiply(up, np.exp(-d), out=term)
+            total += np.log1p(term, out=term)
+        largest = int(n_positive.max()) if n_positive.size else 0
+        for d in range(0, -min(largest, cls.STEPS), -1):
+            np.multiply(down, np.exp(d), out=term)
+            np.log1p(term, out=term)
+            # Only terms with n = n_positive + d >= 1 exist.
+            np.add(total, term, out=total, where=n_positive >= 1 - d)
         return total.sum(axis=1)
 
     @staticmethod
