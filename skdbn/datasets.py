@@ -45,7 +45,7 @@ _BINARIZE_OPTIONS = (None, "threshold", "stochastic")
 
 
 def load_digits_01(*, return_X_y=False):
-    """scikit-learn's 8x8 digits, with pixels scaled to ``[0, 1]``.
+    """Load scikit-learn's 8x8 digits, with pixels scaled to ``[0, 1]``.
 
     The bundled digits have grey levels 0 to 16; dividing by 16 gives the
     range that Bernoulli visible units model, without looking at the data

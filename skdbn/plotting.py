@@ -119,7 +119,7 @@ def plot_filters(
     n_cols : int, default=10
         Number of tiles per row.
     cmap : str, default="gray"
-        matplotlib colormap.
+        Name of a matplotlib colormap.
     fig : matplotlib.figure.Figure, default=None
         Figure to draw on, resized to fit; a new pyplot figure when None.
 
@@ -187,7 +187,8 @@ def plot_images(
     row_labels : list of str, default=None
         A label for each row of the grid, written left of its first image.
     cmap : str, default="gray_r"
-        matplotlib colormap (the default draws 1 as black ink on white).
+        Name of a matplotlib colormap (the default draws 1 as black ink on
+        white).
     vmin, vmax : float, default=0.0, 1.0
         Values mapped to the ends of the colormap; the Bernoulli units'
         range by default.
