@@ -224,6 +224,13 @@ class RBMLayer:
         with np.errstate(over="ignore"):
             return self._unscale(sample_from_field(units, self.visible_field(H), rng))
 
+    def is_finite(self):
+        """Whether every parameter, and every standard deviation, is finite."""
+        finite = all(np.isfinite(p).all() for p in self.parameters)
+        return finite and (
+            self.visible_log_std is None or np.isfinite(self.visible_std).all()
+        )
+
     def enforce_constraints(self):
         """Keep learned standard deviations at or above ``MIN_VISIBLE_STD``."""
         if self.visible_log_std is not None:
@@ -233,20 +240,25 @@ class RBMLayer:
 
 
 def initial_layer(
-    n_visible, n_hidden, visible_mean, rng, dtype, units, learn_std=False
+    n_visible, n_hidden, visible_mean, rng, dtype, units, visible_std=None
 ):
     """A fresh RBM initialised as Hinton's practical guide (2010) recommends.
 
     Weights are drawn from N(0, 0.01^2); hidden biases start at zero; visible
     biases where the visible unit type puts the data's mean
     (``log(p / (1 - p))`` for binary units), so that the visible units start
-    at the data's marginals. Learned standard deviations start at 1.
+    at the data's marginals. Standard deviations are learned when
+    ``visible_std`` (the data's, per feature) is given, and start there (or
+    at ``MIN_VISIBLE_STD`` if smaller).
     """
     visible_units, hidden_units = units
     weights = (0.01 * rng.standard_normal((n_visible, n_hidden))).astype(dtype)
     visible_bias = get_unit_type(visible_units).initial_bias(visible_mean).astype(dtype)
     hidden_bias = np.zeros(n_hidden, dtype=dtype)
-    log_std = np.zeros(n_visible, dtype=dtype) if learn_std else None
+    log_std = None
+    if visible_std is not None:
+        std = np.maximum(np.asarray(visible_std, dtype=np.float64), MIN_VISIBLE_STD)
+        log_std = np.log(std).astype(dtype)
     return RBMLayer(
         weights, visible_bias, hidden_bias, visible_units, hidden_units, log_std
     )
@@ -427,7 +439,9 @@ class ContrastiveDivergence:
         gradients : list of ndarray
             ``scale`` times (positive minus negative statistics), the ascent
             direction of the log-likelihood, for each of the layer's
-            ``parameters``: the arrays of ``gradients``.
+            ``parameters``: the arrays of ``gradients``. With learned
+            standard deviations ``s``, the one for the visible biases is
+            preconditioned by ``s**2`` (see ``_std_gradients``).
         """
         b = batch_rows
         layer = self.layer
@@ -538,7 +552,14 @@ class ContrastiveDivergence:
         up to zero), the first term is ``sum(signs * u**2) - 2 b' g_b'``
         where ``g_b' = sum(signs * u)`` is the gradient for ``b'``, and the
         second is the row sums of ``W * g_W``, because ``g_W = sum(signs *
-        u h^T)``. Finally ``dE/db = dE/db' / s``.
+        u h^T)``.
+
+        The exact gradient for ``b`` is ``g_b' / s``, whose scale grows as
+        ``s`` shrinks while the curvature grows as ``1 / s**2``: a step along
+        it overshoots and diverges once a feature's ``s`` is small. The
+        returned direction is the step ``g_b'`` taken in ``b'`` expressed in
+        ``b``, ``s * g_b' = s**2 * (exact gradient)``: still an ascent
+        direction, and as well scaled as the one for ``b'``.
         """
         grad_weights, grad_visible_bias, _, grad_log_std = self.gradients
         squares = np.square(V_used, out=self._squares[: V_used.shape[0]])
@@ -546,7 +567,7 @@ class ContrastiveDivergence:
         # negated_visible_bias holds -b', so this adds -2 b' g_b'.
         grad_log_std += 2 * negated_visible_bias * grad_visible_bias
         grad_log_std -= np.einsum("ij,ij->i", self.layer.weights, grad_weights)
-        grad_visible_bias *= inverse_std
+        grad_visible_bias /= inverse_std
 
     def _scratch(self, shape):
         """float32 scratch of ``shape`` for the uniform draws."""

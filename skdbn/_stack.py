@@ -4,6 +4,7 @@ import warnings
 from numbers import Integral, Real
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.base import (
     BaseEstimator,
     ClassNamePrefixFeaturesOutMixin,
@@ -12,6 +13,7 @@ from sklearn.base import (
 )
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.sparsefuncs import mean_variance_axis
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._rbm import initial_layer
@@ -34,6 +36,13 @@ PER_LAYER_PARAMETERS = (
     "sparsity_target",
     "sparsity_cost",
 )
+
+
+def _feature_std(X):
+    """Standard deviation of each column of ``X`` (dense or CSR)."""
+    if sp.issparse(X):
+        return np.sqrt(mean_variance_axis(X, axis=0)[1])
+    return X.std(axis=0)
 
 
 def auto_learning_rate(units):
@@ -278,6 +287,7 @@ class _RBMStackBase(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
         X = as_training_matrix(X)
         n_visible = X.shape[1]
         visible_mean = np.asarray(X.mean(axis=0)).ravel()
+        visible_std = _feature_std(X) if self._learns_visible_std() else None
         visible_units = self._visible_units
         batch_size = min(self.batch_size, X.shape[0])
         for index, n_hidden in enumerate(sizes):
@@ -293,7 +303,7 @@ class _RBMStackBase(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
                 self._rngs[index],
                 X.dtype,
                 units,
-                learn_std=index == 0 and self._learns_visible_std(),
+                visible_std=visible_std if index == 0 else None,
             )
             settings = TrainingSettings(
                 batch_size=batch_size,
@@ -405,6 +415,7 @@ class _RBMStackBase(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
         n_chains=None,
         thinning=1,
         start="noise",
+        return_mean=True,
         random_state=None,
     ):
         """Generate data by Gibbs sampling in the top RBM, then a down pass.
@@ -433,13 +444,20 @@ class _RBMStackBase(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
             states from its visible biases alone (hidden units off); data
             starts them at the data's deterministic up pass, chain ``i`` at
             row ``i % n_starts``.
+        return_mean : bool, default=True
+            Return expected visible states ``E[v | h]`` at every layer of the
+            down pass: smooth images, the usual way to show what a deep
+            belief net generates. False draws ``v ~ p(v | h)`` at every
+            layer instead: true samples of the model (binary for Bernoulli
+            units, with the full noise of Gaussian ones).
         random_state : int, RandomState instance or None, default=None
             Seed of the chains.
 
         Returns
         -------
         X : ndarray of shape (n_samples, n_features_in_)
-            Expected visible states (probabilities for Bernoulli units).
+            Expected visible states (probabilities for Bernoulli units), or
+            sampled ones with ``return_mean=False``.
             Row ``i`` comes from chain ``i % n_chains``, after
             ``n_steps + (i // n_chains) * thinning`` steps.
         """
@@ -467,22 +485,28 @@ class _RBMStackBase(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
         if not isinstance(n_chains, Integral) or n_chains < 1:
             raise ValueError(f"n_chains must be an integer >= 1, got {n_chains!r}.")
         hidden_units = get_unit_type(top.hidden_units)
+
+        def down(layer, H):
+            if return_mean:
+                return layer.visible_mean(H)
+            return layer.sample_visible(H, rng)
+
         samples = []
         n_collected, step = 0, 0
         with np.errstate(over="ignore"):
             hidden = sample_from_field(hidden_units, top.hidden_field(visible), rng)
             while n_collected < n_samples:
                 if step >= n_steps and (step - n_steps) % thinning == 0:
-                    samples.append(top.visible_mean(hidden))
+                    samples.append(down(top, hidden))
                     n_collected += n_chains
                 if n_collected >= n_samples:
                     break
                 visible = top.sample_visible(hidden, rng)
                 hidden = sample_from_field(hidden_units, top.hidden_field(visible), rng)
                 step += 1
-        X = np.concatenate(samples)[:n_samples]
-        for layer in reversed(self.layers_[:-1]):
-            X = layer.visible_mean(X)
+            X = np.concatenate(samples)[:n_samples]
+            for layer in reversed(self.layers_[:-1]):
+                X = down(layer, X)
         return X
 
     def __sklearn_tags__(self):
@@ -657,9 +681,9 @@ class GaussianRBMStack(_RBMStackBase):
         the next instead of restarting at the data.
     learn_variance : bool, default=False
         Learn a standard deviation ``s_i`` per feature (stored as
-        ``layers_[0].visible_log_std``), kept at or above 0.01 so that it
-        cannot collapse. By default every feature has unit variance, which
-        suits standardised data and trains more stably.
+        ``layers_[0].visible_log_std``), starting at the data's and kept at
+        or above 0.01 so that it cannot collapse. By default every feature
+        has unit variance, which suits standardised data.
     momentum : float, default=0.9
         Momentum of the updates once the ramp is over.
     initial_momentum : float, default=0.5

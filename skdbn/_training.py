@@ -16,6 +16,10 @@ from sklearn.utils import gen_even_slices
 
 from ._rbm import ContrastiveDivergence, SparsityPenalty
 
+#: Training has diverged when the reconstruction error grows this many times
+#: above the untrained layer's (learning lowers it; runaway weights explode it).
+EXPLOSION_FACTOR = 100.0
+
 #: Rows of the training data scored at the end of each epoch for monitoring.
 MONITOR_ROWS = 1000
 
@@ -150,13 +154,16 @@ class RBMTrainer:
     def fit(self, X, rng, X_val=None, n_epochs=None):
         """Train for ``n_epochs`` epochs, monitoring after each one.
 
-        Stops early, with a ``ConvergenceWarning``, if the parameters stop
-        being finite (they are restored to the last finite epoch), and on
-        ``KeyboardInterrupt``, with a ``UserWarning``. Returns ``False`` when
-        interrupted by the user, ``True`` otherwise.
+        Stops early, with a ``ConvergenceWarning``, if training diverges
+        (see :meth:`check_finite`; the parameters are restored to the end of
+        the previous epoch), and on ``KeyboardInterrupt``, with a
+        ``UserWarning``. Returns ``False`` when interrupted by the user,
+        ``True`` otherwise.
         """
         n_epochs = self.settings.n_epochs if n_epochs is None else n_epochs
         monitor = monitoring_rows(X, rng)
+        with np.errstate(over="ignore", invalid="ignore"):
+            initial_error = self.layer.reconstruction_error(monitor)
         for _ in range(n_epochs):
             start = time.perf_counter()
             snapshot = [p.copy() for p in self.layer.parameters]
@@ -173,12 +180,31 @@ class RBMTrainer:
                 return False
             if not self.check_finite(snapshot):
                 break
-            self.record(monitor, X_val, momentum, time.perf_counter() - start)
+            entry = self.record(monitor, X_val, momentum, time.perf_counter() - start)
+            if not self.check_finite(snapshot, entry, initial_error):
+                self.layer.history.pop()
+                break
         return True
 
-    def check_finite(self, snapshot):
-        """Restore ``snapshot`` and warn if any parameter is no longer finite."""
-        if all(np.isfinite(p).all() for p in self.layer.parameters):
+    def check_finite(self, snapshot, entry=None, initial_error=None):
+        """Whether training still converges; if not, restore ``snapshot`` and warn.
+
+        Training has diverged when a parameter is no longer finite, or, given
+        this epoch's monitoring ``entry``, when its reconstruction error is
+        not finite or more than ``EXPLOSION_FACTOR`` times the error of the
+        untrained layer (``initial_error``): real-valued units can run away
+        to huge but finite values.
+        """
+        with np.errstate(over="ignore"):
+            finite = self.layer.is_finite()
+        if finite and entry is not None:
+            error = entry["reconstruction_error"]
+            finite = np.isfinite(error) and not (
+                initial_error is not None
+                and np.isfinite(initial_error)
+                and error > EXPLOSION_FACTOR * max(initial_error, 1e-12)
+            )
+        if finite:
             return True
         for param, saved in zip(self.layer.parameters, snapshot, strict=True):
             param[...] = saved
@@ -187,9 +213,10 @@ class RBMTrainer:
         self.diverged = True
         warnings.warn(
             f"Training of {self.name} diverged in epoch {self.epochs_done} "
-            "(the parameters became inf or NaN); they were restored to the end "
-            "of the previous epoch and training of this layer stopped. Lower "
-            "learning_rate, or scale the input.",
+            "(the parameters or the reconstruction error ran away to inf or NaN); "
+            "the parameters were restored to the end of the previous epoch and "
+            "training of this layer stopped. Lower learning_rate, or scale the "
+            "input.",
             ConvergenceWarning,
             stacklevel=3,
         )
@@ -198,23 +225,29 @@ class RBMTrainer:
     def record(self, X_monitor, X_val, momentum, seconds):
         """Append this epoch's monitoring record to the layer's history."""
         layer = self.layer
-        entry = {
-            "epoch": self.epochs_done,
-            "reconstruction_error": layer.reconstruction_error(X_monitor),
-            "free_energy": float(np.mean(layer.free_energy(X_monitor))),
-            "momentum": momentum,
-            "seconds": seconds,
-        }
-        if X_val is not None and X_val.shape[0] > 0:
-            entry["validation_reconstruction_error"] = layer.reconstruction_error(X_val)
-            entry["validation_free_energy"] = float(np.mean(layer.free_energy(X_val)))
-            # Hinton (2010, section 6): a growing gap means overfitting.
-            entry["free_energy_gap"] = (
-                entry["validation_free_energy"] - entry["free_energy"]
-            )
+        with np.errstate(over="ignore", invalid="ignore"):
+            entry = {
+                "epoch": self.epochs_done,
+                "reconstruction_error": layer.reconstruction_error(X_monitor),
+                "free_energy": float(np.mean(layer.free_energy(X_monitor))),
+                "momentum": momentum,
+                "seconds": seconds,
+            }
+            if X_val is not None and X_val.shape[0] > 0:
+                entry["validation_reconstruction_error"] = layer.reconstruction_error(
+                    X_val
+                )
+                entry["validation_free_energy"] = float(
+                    np.mean(layer.free_energy(X_val))
+                )
+                # Hinton (2010, section 6): a growing gap means overfitting.
+                entry["free_energy_gap"] = (
+                    entry["validation_free_energy"] - entry["free_energy"]
+                )
         layer.history.append(entry)
         if self.verbose:
             print(format_record(self.name, entry, self.settings.n_epochs), flush=True)
+        return entry
 
 
 def monitoring_rows(X, rng):

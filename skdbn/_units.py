@@ -262,10 +262,18 @@ class GaussianUnits:
         """
         if X.shape[0] < 2:
             return
-        if sp.issparse(X):
-            mean, variance = mean_variance_axis(X.tocsr(), axis=0)
-        else:
-            mean, variance = X.mean(axis=0), X.var(axis=0)
+        with np.errstate(over="ignore", invalid="ignore"):
+            if sp.issparse(X):
+                mean, variance = mean_variance_axis(X.tocsr(), axis=0)
+            else:
+                mean, variance = X.mean(axis=0), X.var(axis=0)
+        if not (np.isfinite(mean).all() and np.isfinite(variance).all()):
+            raise ValueError(
+                f"X has values too large for the Gaussian visible units of "
+                f"{estimator_name} (up to {abs(X).max():.4g} in absolute value): "
+                "their squares overflow. Standardise the input, e.g. with "
+                "sklearn.preprocessing.StandardScaler."
+            )
         largest_std = float(np.sqrt(variance.max()))
         largest_mean = float(np.abs(mean).max())
         if largest_std > STANDARDISED_LIMIT or largest_mean > STANDARDISED_LIMIT:
