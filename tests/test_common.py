@@ -3,7 +3,7 @@
 import pytest
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from skdbn import BernoulliRBMStack, DBNClassifier, DBNRegressor
+from skdbn import BernoulliRBMStack, DBNClassifier, DBNRegressor, GaussianRBMStack
 
 ESTIMATORS = [
     BernoulliRBMStack(),
@@ -13,6 +13,12 @@ ESTIMATORS = [
         hidden_layer_sizes=(8, 4), pretrain=False, solver="sgd", learning_rate_init=0.1
     ),
     DBNRegressor(),
+    GaussianRBMStack(),
+    GaussianRBMStack(
+        hidden_layer_sizes=(8, 4), hidden_units="relu", learn_variance=True, n_epochs=3
+    ),
+    DBNClassifier(visible_units="gaussian", hidden_units="relu", learn_variance=True),
+    DBNRegressor(visible_units="gaussian", n_epochs=2),
 ]
 
 # Expected failures, by estimator class: check name -> reason. None so far.
