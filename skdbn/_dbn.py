@@ -29,6 +29,7 @@ from sklearn.utils.multiclass import check_classification_targets, type_of_targe
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._network import AdamOptimizer, FeedForwardNetwork, SGDOptimizer
+from ._serialization import PlainStateMixin
 from ._stack import BernoulliRBMStack, GaussianRBMStack, _RBMStackBase
 from ._units import get_unit_type
 from ._validation import validate_prediction_input
@@ -56,7 +57,7 @@ PRETRAINING_PARAMETERS = (
 )
 
 
-class _BaseDBN(TransformerMixin, BaseEstimator):
+class _BaseDBN(PlainStateMixin, TransformerMixin, BaseEstimator):
     """Pre-training and fine-tuning shared by the classifier and regressor."""
 
     _output_activation = "identity"

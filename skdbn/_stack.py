@@ -17,6 +17,7 @@ from sklearn.utils.sparsefuncs import mean_variance_axis
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._rbm import initial_layer
+from ._serialization import PlainStateMixin
 from ._training import RBMTrainer, TrainingSettings, as_training_matrix
 from ._units import UNIT_TYPES, get_unit_type, sample_from_field
 from ._validation import validate_prediction_input
@@ -51,7 +52,9 @@ def auto_learning_rate(units):
     return AUTO_LEARNING_RATE["binary" if binary else "real-valued"]
 
 
-class _RBMStackBase(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
+class _RBMStackBase(
+    PlainStateMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
+):
     """Everything a stack of RBMs does, whatever its visible unit type.
 
     Subclasses set ``_visible_units`` (the first layer's visible units) and

@@ -2,12 +2,11 @@
 
 ``skops.io`` refuses to load any type it does not trust (by default, only
 scikit-learn's, numpy's and scipy's own types and Python builtins), so that a
-file from a stranger cannot run code. The design goal is that skdbn models
-load with ``skops.io.loads(data)`` and no ``trusted=`` list: the test that
-checks this is an expected failure until the fitted state holds trusted types
-only. The other tests check what holds today: the round trip, given the
-types skops reports, keeps every prediction, and every untrusted type is one
-of skdbn's own (no numpy ``Generator``, no arbitrary callable).
+file from a stranger cannot run code. A third-party estimator's class can
+never be on that list, so the goal is that it is the *only* type to approve:
+skdbn estimators store their fitted state as plain arrays, numbers, strings
+and containers (see ``skdbn._serialization``), and ``skops.io.loads(data,
+trusted=["skdbn._stack.BernoulliRBMStack"])`` is all a user writes.
 
 To cover a new public estimator, add a fitted instance's recipe to
 ``ESTIMATORS``.
@@ -44,25 +43,6 @@ ESTIMATORS = {
     ),
     "DBNRegressor": DBNRegressor((16,), n_epochs=2, max_iter=3, random_state=0),
 }
-
-#: What skops reports as untrusted today, by estimator (see the xfail below).
-#: The estimator classes themselves are untrusted by skops' default policy
-#: (only scikit-learn's own estimators are trusted); the others are internal
-#: objects held in private fitted attributes:
-#: - ``_trainers`` (stack; ``stack_._trainers`` in the DBNs): RBMTrainer,
-#:   TrainingSettings, ContrastiveDivergence (the gradient estimator, with the
-#:   PCD chains);
-#: - ``layers_`` (stack; ``stack_.layers_``): RBMLayer;
-#: - ``_network`` (DBNs): FeedForwardNetwork, with its activation classes
-#:   (LogisticActivation, SoftmaxOutput or IdentityOutput) as attributes;
-#: - ``_optimizer`` (DBNs): AdamOptimizer or SGDOptimizer.
-UNTRUSTED_REASON = (
-    "skops.io.get_untrusted_types reports skdbn types: the estimator class "
-    "itself (skops trusts only scikit-learn's estimators by default), and "
-    "RBMLayer (layers_), RBMTrainer / TrainingSettings / ContrastiveDivergence "
-    "(_trainers), FeedForwardNetwork / LogisticActivation / SoftmaxOutput / "
-    "IdentityOutput (_network), AdamOptimizer / SGDOptimizer (_optimizer)"
-)
 
 
 def _digits():
@@ -118,22 +98,44 @@ def test_round_trip_keeps_predictions(fitted, name):
         np.testing.assert_array_equal(after[method], before[method], err_msg=method)
 
 
-@pytest.mark.parametrize("name", ESTIMATORS)
-def test_only_skdbn_types_are_untrusted(fitted, name):
-    # Nothing from numpy.random, no function or foreign class: what would have
-    # to be trusted is skdbn's own code, which a user already runs.
-    models, _ = fitted
-    untrusted = sio.get_untrusted_types(data=sio.dumps(models[name]))
-    assert [t for t in untrusted if not t.startswith("skdbn.")] == []
+def _own_class(estimator):
+    cls = type(estimator)
+    return f"{cls.__module__}.{cls.__name__}"
 
 
-@pytest.mark.xfail(strict=True, reason=UNTRUSTED_REASON)
 @pytest.mark.parametrize("name", ESTIMATORS)
-def test_loads_without_trusted_types(fitted, name):
+def test_only_the_estimator_class_needs_trusting(fitted, name):
+    # Nothing from numpy.random, no function, no internal helper object: the
+    # one type to approve is the public estimator class the user asked for.
     models, X = fitted
     data = sio.dumps(models[name])
-    assert sio.get_untrusted_types(data=data) == []
-    loaded = sio.loads(data)
+    assert sio.get_untrusted_types(data=data) == [_own_class(models[name])]
+    loaded = sio.loads(data, trusted=[_own_class(models[name])])
     before, after = _outputs(models[name], X), _outputs(loaded, X)
     for method in before:
         np.testing.assert_array_equal(after[method], before[method], err_msg=method)
+
+
+@pytest.mark.parametrize("name", ["BernoulliRBMStack-persistent", "DBNClassifier"])
+def test_loaded_model_trains_on_as_the_original(fitted, name):
+    # Shared objects (a layer and its trainer) stay shared through the plain
+    # state, so partial_fit after loading continues the same training.
+    models, X = fitted
+    original = models[name]
+    data = sio.dumps(original)
+    copies = [sio.loads(data, trusted=[_own_class(original)]) for _ in range(2)]
+    y = _digits()[1]
+    args = (X,) if "Stack" in name else (X, y)
+    for model in copies:
+        model.partial_fit(*args)
+    np.testing.assert_array_equal(copies[0].transform(X), copies[1].transform(X))
+    if "Stack" in name:
+        assert copies[0]._trainers[0].layer is copies[0].layers_[0]
+        assert not np.array_equal(copies[0].transform(X), original.transform(X))
+
+
+def test_crafted_state_cannot_rebuild_foreign_types():
+    from skdbn._serialization import TAG, restore_state
+
+    with pytest.raises(ValueError, match="not an skdbn type"):
+        restore_state({TAG: "os:system", "id": 0, "state": {}})
