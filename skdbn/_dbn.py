@@ -400,7 +400,7 @@ class _BaseDBN(PlainStateMixin, TransformerMixin, BaseEstimator):
         return self._network.forward(X)
 
     def transform(self, X):
-        """Features of the last hidden layer of the fine-tuned network.
+        """Compute the features of the last hidden layer of the fine-tuned network.
 
         Parameters
         ----------
@@ -417,7 +417,7 @@ class _BaseDBN(PlainStateMixin, TransformerMixin, BaseEstimator):
         return self._network.hidden_features(X)
 
     def get_feature_names_out(self, input_features=None):
-        """Names of the ``transform`` output: ``"<classname>0"``, ...
+        """Get the names of the ``transform`` output: ``"<classname>0"``, ...
 
         Parameters
         ----------

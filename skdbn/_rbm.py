@@ -67,6 +67,11 @@ class RBMLayer:
     n_hidden : int
         Number of hidden units.
 
+    See Also
+    --------
+    BernoulliRBMStack : Trains a stack of these layers; see its ``layers_``.
+    GaussianRBMStack : The same, for real-valued data.
+
     Examples
     --------
     >>> import numpy as np
@@ -76,6 +81,7 @@ class RBMLayer:
     array([[0.5, 0.5]])
     >>> layer.free_energy(np.ones((1, 3)))  # -2 log 2
     array([-1.38629436])
+
     """
 
     def __init__(
@@ -140,25 +146,69 @@ class RBMLayer:
         return self.visible_bias if std is None else self.visible_bias / std
 
     def hidden_field(self, V):
-        """Total input ``(V / s) @ W + c`` of each hidden unit (``V`` may be sparse)."""
+        """Compute the total input ``(V / s) @ W + c`` of each hidden unit.
+
+        Parameters
+        ----------
+        V : {ndarray, sparse matrix} of shape (n_samples, n_visible)
+            Visible states, one row per sample.
+
+        Returns
+        -------
+        field : ndarray of shape (n_samples, n_hidden)
+            The hidden units' fields.
+        """
         field = np.asarray(V @ self.input_weights)
         field += self.hidden_bias
         return field
 
     def visible_field(self, H):
-        """Total input ``H @ W.T + b / s`` of each visible unit, in units of ``s``."""
+        """Compute the total input ``H @ W.T + b / s`` of each visible unit.
+
+        Parameters
+        ----------
+        H : ndarray of shape (n_samples, n_hidden)
+            Hidden states (or activities), one row per sample.
+
+        Returns
+        -------
+        field : ndarray of shape (n_samples, n_visible)
+            The visible units' fields, in units of their standard deviations.
+        """
         field = H @ self.weights.T
         field += self._scaled_visible_bias()
         return field
 
     def hidden_mean(self, V):
-        """Expected hidden states ``E[h | v]`` for each row of ``V``."""
+        """Compute the expected hidden states ``E[h | v]``.
+
+        Parameters
+        ----------
+        V : {ndarray, sparse matrix} of shape (n_samples, n_visible)
+            Visible states, one row per sample.
+
+        Returns
+        -------
+        mean : ndarray of shape (n_samples, n_hidden)
+            ``E[h | v]`` for each row (probabilities for binary units).
+        """
         with np.errstate(over="ignore"):
             field = self.hidden_field(V)
             return get_unit_type(self.hidden_units).mean(field, out=field)
 
     def visible_mean(self, H):
-        """Expected visible states ``E[v | h]`` for each row of ``H``."""
+        """Compute the expected visible states ``E[v | h]``.
+
+        Parameters
+        ----------
+        H : ndarray of shape (n_samples, n_hidden)
+            Hidden states (or activities), one row per sample.
+
+        Returns
+        -------
+        mean : ndarray of shape (n_samples, n_visible)
+            ``E[v | h]`` for each row, in the data's units.
+        """
         with np.errstate(over="ignore"):
             field = self.visible_field(H)
             mean = get_unit_type(self.visible_units).mean(field, out=field)
@@ -171,22 +221,54 @@ class RBMLayer:
         return V
 
     def reconstruct(self, V):
-        """Deterministic (mean-field) up-down pass: ``E[v | E[h | v]]``."""
+        """Reconstruct ``V`` by a deterministic up-down pass, ``E[v | E[h | v]]``.
+
+        Parameters
+        ----------
+        V : {ndarray, sparse matrix} of shape (n_samples, n_visible)
+            Visible states, one row per sample.
+
+        Returns
+        -------
+        reconstruction : ndarray of shape (n_samples, n_visible)
+            The mean-field reconstruction of each row.
+        """
         return self.visible_mean(self.hidden_mean(V))
 
     def reconstruction_error(self, V):
-        """Mean over rows of the squared error of the mean-field reconstruction."""
+        """Compute the mean squared error of the mean-field reconstruction.
+
+        Parameters
+        ----------
+        V : {ndarray, sparse matrix} of shape (n_samples, n_visible)
+            Visible states, one row per sample.
+
+        Returns
+        -------
+        error : float
+            Summed squared error per row, averaged over rows (NaN for no rows).
+        """
         if V.shape[0] == 0:
             return np.nan
         diff = self.reconstruct(V) - _dense(V)
         return float(np.einsum("ij,ij->", diff, diff) / V.shape[0])
 
     def free_energy(self, V):
-        """Free energy ``F(v) = -log sum_h exp(-E(v, h))`` of each row of ``V``.
+        """Compute the free energy ``F(v) = -log sum_h exp(-E(v, h))``.
 
         ``exp(-F(v)) / Z`` is the model's probability (density) of ``v``;
         ``F`` is exact (no sampling) and computed with ``logaddexp`` for
         stability.
+
+        Parameters
+        ----------
+        V : {ndarray, sparse matrix} of shape (n_samples, n_visible)
+            Visible states, one row per sample.
+
+        Returns
+        -------
+        free_energy : ndarray of shape (n_samples,)
+            ``F`` of each row.
         """
         visible = get_unit_type(self.visible_units)
         hidden = get_unit_type(self.hidden_units)
@@ -196,12 +278,22 @@ class RBMLayer:
         return energy - hidden.log_partition(self.hidden_field(V), self.hidden_bias)
 
     def hidden_free_energy(self, H):
-        """``-log int exp(-E(v, h)) dv`` (or the sum over ``v``) for each row of ``H``.
+        """Compute the free energy of hidden states, ``-log sum_v exp(-E(v, h))``.
 
-        The mirror image of :meth:`free_energy`: the visible units summed (or
-        integrated) out, so that ``exp(-F(h)) / Z`` is the model's
-        probability of the hidden states ``h``. Integrating over ``v`` rather
-        than ``v / s`` contributes ``-sum log s``.
+        The mirror image of :meth:`free_energy`: the visible units summed (or,
+        for real-valued units, integrated) out, so that ``exp(-F(h)) / Z`` is
+        the model's probability of the hidden states ``h``. Integrating over
+        ``v`` rather than ``v / s`` contributes ``-sum log s``.
+
+        Parameters
+        ----------
+        H : ndarray of shape (n_samples, n_hidden)
+            Hidden states (or activities), one row per sample.
+
+        Returns
+        -------
+        free_energy : ndarray of shape (n_samples,)
+            ``F(h)`` of each row.
         """
         visible = get_unit_type(self.visible_units)
         hidden = get_unit_type(self.hidden_units)
@@ -213,26 +305,62 @@ class RBMLayer:
         return energy
 
     def sample_hidden(self, V, rng):
-        """Draw hidden states given visible states ``V``."""
+        """Draw hidden states from ``p(h | v)``.
+
+        Parameters
+        ----------
+        V : {ndarray, sparse matrix} of shape (n_samples, n_visible)
+            Visible states, one row per sample.
+        rng : numpy.random.Generator
+            Source of the random draws.
+
+        Returns
+        -------
+        H : ndarray of shape (n_samples, n_hidden)
+            One draw per row.
+        """
         units = get_unit_type(self.hidden_units)
         with np.errstate(over="ignore"):
             return sample_from_field(units, self.hidden_field(V), rng)
 
     def sample_visible(self, H, rng):
-        """Draw visible states given hidden states ``H``."""
+        """Draw visible states from ``p(v | h)``.
+
+        Parameters
+        ----------
+        H : ndarray of shape (n_samples, n_hidden)
+            Hidden states (or activities), one row per sample.
+        rng : numpy.random.Generator
+            Source of the random draws.
+
+        Returns
+        -------
+        V : ndarray of shape (n_samples, n_visible)
+            One draw per row, in the data's units.
+        """
         units = get_unit_type(self.visible_units)
         with np.errstate(over="ignore"):
             return self._unscale(sample_from_field(units, self.visible_field(H), rng))
 
     def is_finite(self):
-        """Whether every parameter, and every standard deviation, is finite."""
+        """Check that every parameter, and every standard deviation, is finite.
+
+        Returns
+        -------
+        finite : bool
+            False once training has run away to inf or NaN.
+        """
         finite = all(np.isfinite(p).all() for p in self.parameters)
         return finite and (
             self.visible_log_std is None or np.isfinite(self.visible_std).all()
         )
 
     def enforce_constraints(self):
-        """Keep learned standard deviations at or above ``MIN_VISIBLE_STD``."""
+        """Raise learned standard deviations that fell below ``MIN_VISIBLE_STD``.
+
+        The trainer calls it after each update; it does nothing for layers
+        without learned standard deviations.
+        """
         if self.visible_log_std is not None:
             np.maximum(
                 self.visible_log_std, LOG_MIN_VISIBLE_STD, out=self.visible_log_std

@@ -399,7 +399,31 @@ def sample_from_field(units, field, rng):
 
 
 class DataRangeWarning(UserWarning):
-    """Warning raised when data lies outside the range a unit type models."""
+    """Warning raised when data lies outside the range a unit type models.
+
+    Binary (Bernoulli) visible units model data in ``[0, 1]``, Gaussian ones
+    standardised data, rectified linear ones non-negative data. Other input
+    is accepted where the maths stays defined, but the model then describes
+    it badly, so ``fit`` warns with this class. Silence it with
+    ``warnings.filterwarnings("ignore", category=DataRangeWarning)`` once
+    you have checked the scaling.
+
+    See Also
+    --------
+    sklearn.preprocessing.MinMaxScaler : Scales data into ``[0, 1]``.
+    sklearn.preprocessing.StandardScaler : Standardises data.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> import numpy as np
+    >>> from skdbn import BernoulliRBMStack, DataRangeWarning
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     _ = BernoulliRBMStack(2, n_epochs=1).fit(np.array([[0.0, 5.0]]))
+    >>> caught[0].category is DataRangeWarning
+    True
+    """
 
 
 #: Maps the name a user passes (e.g. ``visible_units="bernoulli"``) to its class.

@@ -44,23 +44,7 @@ IGNORED_FOR_FUNCTIONS = {"SA01"}
 #: Docstrings that fail today, with the failing codes, for the owners of the
 #: modules to fix. ``test_known_failures_are_current`` keeps this list honest.
 KNOWN_FAILURES = {
-    "skdbn.DataRangeWarning": {"ES01", "SA01", "EX01"},
-    "skdbn.RBMLayer": {"SA01"},
-    "skdbn.RBMLayer.free_energy": {"PR01", "RT01"},
-    "skdbn.RBMLayer.hidden_field": {"PR01", "RT01"},
-    "skdbn.RBMLayer.hidden_free_energy": {"PR01", "RT01"},
-    "skdbn.RBMLayer.hidden_mean": {"PR01", "RT01"},
-    "skdbn.RBMLayer.reconstruct": {"PR01", "RT01"},
-    "skdbn.RBMLayer.reconstruction_error": {"PR01", "RT01"},
-    "skdbn.RBMLayer.sample_hidden": {"PR01", "RT01"},
-    "skdbn.RBMLayer.sample_visible": {"PR01", "RT01"},
-    "skdbn.RBMLayer.visible_field": {"PR01", "RT01"},
-    "skdbn.RBMLayer.visible_mean": {"PR01", "RT01"},
     "skdbn.evaluation.log_likelihood_exact": {"ES01"},
-    "skdbn.DBNClassifier.get_feature_names_out": {"SS05"},
-    "skdbn.DBNClassifier.transform": {"SS05"},
-    "skdbn.DBNRegressor.get_feature_names_out": {"SS05"},
-    "skdbn.DBNRegressor.transform": {"SS05"},
 }
 
 
