@@ -81,7 +81,6 @@ class RBMLayer:
     array([[0.5, 0.5]])
     >>> layer.free_energy(np.ones((1, 3)))  # -2 log 2
     array([-1.38629436])
-
     """
 
     def __init__(
