@@ -6,6 +6,7 @@ the optimisers the updates. This module owns the supervised loop: target
 encoding, minibatches, early stopping, warm starts and progress reports.
 """
 
+import copy
 import time
 import warnings
 from numbers import Integral, Real
@@ -29,8 +30,15 @@ from sklearn.utils.multiclass import check_classification_targets, type_of_targe
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._network import AdamOptimizer, FeedForwardNetwork, SGDOptimizer
+from ._rbm import RBMLayer, initial_layer
 from ._serialization import PlainStateMixin
-from ._stack import BernoulliRBMStack, GaussianRBMStack, _RBMStackBase
+from ._stack import (
+    BernoulliRBMStack,
+    GaussianRBMStack,
+    _RBMStackBase,
+    auto_learning_rate,
+)
+from ._training import RBMTrainer
 from ._units import get_unit_type
 from ._validation import validate_prediction_input
 
@@ -162,6 +170,7 @@ class _BaseDBN(PlainStateMixin, TransformerMixin, BaseEstimator):
         )
         if first:
             self._initialize_network(X_train, Y_train.shape[1], X_val, rng)
+            self._fit_generative_layer(X_train, Y_train)
         epochs = 1 if incremental else self.max_iter
         self._fine_tune(X_train, Y_train, X_val, y_val, epochs, incremental)
         return self
@@ -255,6 +264,9 @@ class _BaseDBN(PlainStateMixin, TransformerMixin, BaseEstimator):
             self._optimizer = SGDOptimizer(
                 learning_rate=self.learning_rate_init, momentum=self.momentum
             )
+
+    def _fit_generative_layer(self, X, Y):
+        """Hook for models with a generative top layer (the classifier's)."""
 
     def _make_stack(self):
         """The unfitted stack that pre-trains (or would pre-train) the network."""
@@ -528,6 +540,13 @@ class DBNClassifier(ClassifierMixin, _BaseDBN):
     warm_start : bool, default=False
         Let ``fit`` continue fine-tuning the current network (no new
         pre-training) instead of starting afresh.
+    generative_layer_size : int, default=None
+        Size of a joint RBM to learn after pre-training, over the stack's
+        top-level features and the one-hot labels: the "associative memory"
+        of Hinton, Osindero & Teh (2006), which turns the pre-trained stack
+        into a generative model of each class, so that :meth:`sample` can
+        draw digits of a requested class. It is not used for prediction.
+        None learns no such layer.
     random_state : int, RandomState instance or None, default=None
         Seed of the pre-training, the weight initialisation, the minibatch
         order and the dropout masks: the same seed gives the same model.
@@ -541,6 +560,10 @@ class DBNClassifier(ClassifierMixin, _BaseDBN):
     stack_ : BernoulliRBMStack, GaussianRBMStack or None
         The pre-trained stack (its layers keep their pre-training weights and
         history), or None with ``pretrain=False``.
+    generative_layer_ : RBMLayer or None
+        The joint RBM of top-level features (first visible units) and labels
+        (last ``n_classes`` visible units, in ``classes_`` order), with
+        ``generative_layer_size``.
     coefs_ : list of ndarray
         Fine-tuned weights, ``coefs_[i]`` of shape (n_in, n_out) for layer i.
     intercepts_ : list of ndarray
@@ -574,6 +597,9 @@ class DBNClassifier(ClassifierMixin, _BaseDBN):
     Hinton, G. E. & Salakhutdinov, R. R. (2006). Reducing the dimensionality
     of data with neural networks. Science, 313, 504-507.
 
+    Hinton, G. E., Osindero, S. & Teh, Y. (2006). A fast learning algorithm
+    for deep belief nets. Neural Computation, 18, 1527-1554.
+
     Examples
     --------
     >>> from sklearn.datasets import load_digits
@@ -589,6 +615,179 @@ class DBNClassifier(ClassifierMixin, _BaseDBN):
 
     _output_activation = "softmax"
     _multi_output = False
+
+    _parameter_constraints = {
+        **_BaseDBN._parameter_constraints,
+        "generative_layer_size": [Interval(Integral, 1, None, closed="left"), None],
+    }
+
+    def __init__(
+        self,
+        hidden_layer_sizes=(100,),
+        *,
+        visible_units="bernoulli",
+        hidden_units="bernoulli",
+        learning_rate="auto",
+        n_epochs=10,
+        batch_size=100,
+        cd_steps=1,
+        persistent=False,
+        momentum=0.9,
+        initial_momentum=0.5,
+        momentum_ramp_epochs=5,
+        weight_decay=2e-4,
+        sparsity_target=0.1,
+        sparsity_cost=0.0,
+        learn_variance=False,
+        pretrain=True,
+        solver="adam",
+        learning_rate_init=1e-3,
+        alpha=1e-4,
+        dropout=0.0,
+        input_dropout=0.0,
+        max_iter=200,
+        tol=1e-4,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        warm_start=False,
+        generative_layer_size=None,
+        random_state=None,
+        verbose=0,
+    ):
+        super().__init__(
+            hidden_layer_sizes,
+            visible_units=visible_units,
+            hidden_units=hidden_units,
+            learning_rate=learning_rate,
+            n_epochs=n_epochs,
+            batch_size=batch_size,
+            cd_steps=cd_steps,
+            persistent=persistent,
+            momentum=momentum,
+            initial_momentum=initial_momentum,
+            momentum_ramp_epochs=momentum_ramp_epochs,
+            weight_decay=weight_decay,
+            sparsity_target=sparsity_target,
+            sparsity_cost=sparsity_cost,
+            learn_variance=learn_variance,
+            pretrain=pretrain,
+            solver=solver,
+            learning_rate_init=learning_rate_init,
+            alpha=alpha,
+            dropout=dropout,
+            input_dropout=input_dropout,
+            max_iter=max_iter,
+            tol=tol,
+            early_stopping=early_stopping,
+            validation_fraction=validation_fraction,
+            n_iter_no_change=n_iter_no_change,
+            warm_start=warm_start,
+            random_state=random_state,
+            verbose=verbose,
+        )
+        self.generative_layer_size = generative_layer_size
+
+    def _fit_generative_layer(self, X, Y):
+        """Train the joint RBM of top-level features and labels, if asked for."""
+        self.generative_layer_ = None
+        if self.generative_layer_size is None:
+            return
+        if self.stack_ is None:
+            raise ValueError(
+                "generative_layer_size needs pre-training (pretrain=True): the "
+                "joint RBM models the pre-trained stack's top-level features."
+            )
+        data = np.hstack([self.stack_.transform(X), Y]).astype(X.dtype, copy=False)
+        top = self.stack_._trainers[-1]
+        rng = np.random.default_rng(self._pretrain_seed + 1)
+        layer = initial_layer(
+            data.shape[1],
+            self.generative_layer_size,
+            data.mean(axis=0),
+            rng,
+            data.dtype,
+            ("bernoulli", "bernoulli"),
+        )
+        settings = copy.copy(top.settings)
+        settings.learning_rate = auto_learning_rate(("bernoulli", "bernoulli"))
+        if self.learning_rate != "auto" and np.ndim(self.learning_rate) == 0:
+            settings.learning_rate = self.learning_rate
+        trainer = RBMTrainer(layer, settings, "joint top layer", self.verbose)
+        trainer.fit(data, rng)
+        self.generative_layer_ = layer
+
+    def sample(self, n_samples=1, *, y=None, n_steps=1000, random_state=None):
+        """Draw class-conditional samples from the generative top layer.
+
+        The deep belief net of Hinton, Osindero & Teh (2006): Gibbs sampling
+        in the joint RBM with its label units clamped to the requested
+        classes, then a deterministic down pass through the pre-trained
+        stack. Needs ``generative_layer_size``. The fine-tuned network plays
+        no part: this is the generative model that pre-training learned.
+
+        Parameters
+        ----------
+        n_samples : int, default=1
+            Number of samples.
+        y : label or array-like of shape (n_samples,), default=None
+            Class of each sample (one label for all); by default the classes
+            in turn.
+        n_steps : int, default=1000
+            Gibbs steps in the joint RBM.
+        random_state : int, RandomState instance or None, default=None
+            Seed of the Gibbs chains.
+
+        Returns
+        -------
+        X : ndarray of shape (n_samples, n_features_in_)
+            Expected visible states of the samples.
+        y : ndarray of shape (n_samples,)
+            Their classes.
+        """
+        check_is_fitted(self)
+        if getattr(self, "generative_layer_", None) is None:
+            raise ValueError(
+                "This DBNClassifier has no generative top layer: fit it with "
+                "generative_layer_size set (e.g. 2000) to draw samples."
+            )
+        if not isinstance(n_samples, Integral) or n_samples < 1:
+            raise ValueError(f"n_samples must be an integer >= 1, got {n_samples!r}.")
+        if y is None:
+            y = self.classes_[np.arange(n_samples) % len(self.classes_)]
+        else:
+            y = np.broadcast_to(np.asarray(y, dtype=self.classes_.dtype), (n_samples,))
+        unknown = np.setdiff1d(y, self.classes_)
+        if unknown.size:
+            raise ValueError(
+                f"y has labels not seen in fit: {unknown!r}; the classifier "
+                f"knows {self.classes_!r}."
+            )
+        joint = self.generative_layer_
+        n_labels = len(self.classes_)
+        n_features = joint.n_visible - n_labels
+        seed = check_random_state(random_state).randint(np.iinfo(np.int32).max)
+        rng = np.random.default_rng(seed)
+        labels = np.zeros((n_samples, n_labels), dtype=joint.weights.dtype)
+        labels[np.arange(n_samples), self._label_encoder.transform(y)] = 1
+        # The features' part of the joint RBM: p(features | h) ignores labels.
+        features_only = RBMLayer(
+            joint.weights[:n_features],
+            joint.visible_bias[:n_features],
+            joint.hidden_bias,
+        )
+        features = features_only.sample_visible(
+            np.zeros((n_samples, joint.n_hidden), joint.weights.dtype), rng
+        )
+        for _ in range(n_steps):
+            hidden = joint.sample_hidden(np.hstack([features, labels]), rng)
+            features = features_only.sample_visible(hidden, rng)
+        X = features_only.visible_mean(
+            joint.sample_hidden(np.hstack([features, labels]), rng)
+        )
+        for layer in reversed(self.stack_.layers_):
+            X = layer.visible_mean(X)
+        return X, np.asarray(y)
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y):
