@@ -30,6 +30,7 @@ from sklearn.utils.multiclass import check_classification_targets, type_of_targe
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._network import AdamOptimizer, FeedForwardNetwork, SGDOptimizer
+from ._progress import EpochClock, epoch_line, minibatches
 from ._rbm import RBMLayer, initial_layer
 from ._serialization import PlainStateMixin
 from ._stack import (
@@ -298,6 +299,8 @@ class _BaseDBN(PlainStateMixin, TransformerMixin, BaseEstimator):
             dropout = None
         best_params = None
         stopped = False
+        clock = EpochClock(None if incremental else epochs)
+        self._epochs_this_fit = 0
         for _ in range(epochs):
             start = time.perf_counter()
             snapshot = [p.copy() for p in params]
@@ -306,7 +309,10 @@ class _BaseDBN(PlainStateMixin, TransformerMixin, BaseEstimator):
             try:
                 # A diverging fit makes infs and NaNs: checked after the epoch.
                 with np.errstate(over="ignore", invalid="ignore"):
-                    for batch in gen_even_slices(n_samples, n_batches):
+                    slices = gen_even_slices(n_samples, n_batches)
+                    for batch in minibatches(
+                        slices, n_batches, "fine-tuning", self.verbose
+                    ):
                         rows = order[batch]
                         loss, weight_grads, bias_grads = network.loss_and_gradients(
                             X[rows],
@@ -359,9 +365,9 @@ class _BaseDBN(PlainStateMixin, TransformerMixin, BaseEstimator):
             self._no_improvement_count = (
                 0 if improved else self._no_improvement_count + 1
             )
+            self._epochs_this_fit += 1
             if self.verbose:
-                total = None if incremental else epochs
-                self._print_progress(total, time.perf_counter() - start)
+                self._print_progress(clock, time.perf_counter() - start)
             if not incremental and self._no_improvement_count >= self.n_iter_no_change:
                 stopped = True
                 if self.verbose:
@@ -383,16 +389,16 @@ class _BaseDBN(PlainStateMixin, TransformerMixin, BaseEstimator):
             for param, best in zip(params, best_params, strict=True):
                 param[...] = best
 
-    def _print_progress(self, epochs, seconds):
-        of_total = "" if epochs is None else f"/{epochs}"
-        parts = [
-            f"[fine-tuning] epoch {self.n_iter_:>3}{of_total}",
-            f"loss {self.loss_curve_[-1]:.5f}",
-        ]
+    def _print_progress(self, clock, seconds):
+        quantities = [("loss", self.loss_curve_[-1], ".5f")]
         if self.early_stopping and self.validation_scores_:
-            parts.append(f"validation score {self.validation_scores_[-1]:.5f}")
-        parts.append(f"{seconds:.2f}s")
-        print(", ".join(parts), flush=True)
+            quantities.append(("validation score", self.validation_scores_[-1], ".5f"))
+        clock.add(seconds)
+        eta = clock.eta(self._epochs_this_fit)
+        line = epoch_line(
+            "fine-tuning", self.n_iter_, clock.n_epochs, quantities, seconds, eta
+        )
+        print(line, flush=True)
 
     # ------------------------------------------------------------ prediction
 

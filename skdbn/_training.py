@@ -14,7 +14,9 @@ import scipy.sparse as sp
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import gen_even_slices
 
+from ._progress import EpochClock, epoch_line, minibatches
 from ._rbm import ContrastiveDivergence, SparsityPenalty
+from ._units import get_unit_type
 
 #: Training has diverged when the reconstruction error grows this many times
 #: above the untrained layer's (learning lowers it; runaway weights explode it).
@@ -144,7 +146,8 @@ class RBMTrainer:
         # exp may overflow in the sigmoid (correctly giving 0); a diverging
         # fit makes NaNs, which fit() detects and reports after the epoch.
         with np.errstate(over="ignore", invalid="ignore"):
-            for batch in gen_even_slices(n_samples, n_batches):
+            slices = gen_even_slices(n_samples, n_batches)
+            for batch in minibatches(slices, n_batches, self.name, self.verbose):
                 rows = order[batch]
                 load_batch(X, rows)
                 update(len(rows), rng, momentum)
@@ -161,9 +164,9 @@ class RBMTrainer:
         ``True`` otherwise.
         """
         n_epochs = self.settings.n_epochs if n_epochs is None else n_epochs
+        self._clock = EpochClock(self.epochs_done + n_epochs)
         monitor = monitoring_rows(X, rng)
-        with np.errstate(over="ignore", invalid="ignore"):
-            initial_error = self.layer.reconstruction_error(monitor)
+        initial_error = self._runaway_baseline(monitor)
         for _ in range(n_epochs):
             start = time.perf_counter()
             snapshot = [p.copy() for p in self.layer.parameters]
@@ -186,14 +189,28 @@ class RBMTrainer:
                 break
         return True
 
+    def _runaway_baseline(self, X):
+        """The reconstruction error that, 100 times over, means divergence.
+
+        The larger of the untrained layer's error and the error of always
+        predicting the data's mean. None for bounded (binary) visible units,
+        whose reconstruction error cannot run away.
+        """
+        if get_unit_type(self.layer.visible_units).bounded or X.shape[0] == 0:
+            return None
+        X = X.toarray() if sp.issparse(X) else X
+        with np.errstate(over="ignore", invalid="ignore"):
+            spread = float(np.sum(np.var(X, axis=0)))
+            return max(self.layer.reconstruction_error(X), spread)
+
     def check_finite(self, snapshot, entry=None, initial_error=None):
         """Whether training still converges; if not, restore ``snapshot`` and warn.
 
         Training has diverged when a parameter is no longer finite, or, given
         this epoch's monitoring ``entry``, when its reconstruction error is
-        not finite or more than ``EXPLOSION_FACTOR`` times the error of the
-        untrained layer (``initial_error``): real-valued units can run away
-        to huge but finite values.
+        not finite or more than ``EXPLOSION_FACTOR`` times ``initial_error``
+        (see ``_runaway_baseline``): real-valued units can run away to huge
+        but finite values.
         """
         with np.errstate(over="ignore"):
             finite = self.layer.is_finite()
@@ -246,7 +263,12 @@ class RBMTrainer:
                 )
         layer.history.append(entry)
         if self.verbose:
-            print(format_record(self.name, entry, self.settings.n_epochs), flush=True)
+            clock = self._clock
+            clock.add(seconds)
+            line = format_record(
+                self.name, entry, clock.n_epochs, clock.eta(self.epochs_done)
+            )
+            print(line, flush=True)
         return entry
 
 
@@ -258,17 +280,15 @@ def monitoring_rows(X, rng):
     return X[rows]
 
 
-def format_record(name, entry, n_epochs):
-    """One line of progress for ``verbose`` output."""
-    parts = [
-        f"[{name}] epoch {entry['epoch']:>3}/{n_epochs}",
-        f"reconstruction error {entry['reconstruction_error']:.4f}",
-        f"free energy {entry['free_energy']:.3f}",
+def format_record(name, entry, n_epochs, eta=None):
+    """One line of progress for ``verbose`` output (see ``skdbn._progress``)."""
+    quantities = [
+        ("reconstruction error", entry["reconstruction_error"], ".4f"),
+        ("free energy", entry["free_energy"], ".3f"),
     ]
     if "free_energy_gap" in entry:
-        parts.append(f"free energy gap {entry['free_energy_gap']:+.3f}")
-    parts.append(f"{entry['seconds']:.2f}s")
-    return ", ".join(parts)
+        quantities.append(("free energy gap", entry["free_energy_gap"], "+.3f"))
+    return epoch_line(name, entry["epoch"], n_epochs, quantities, entry["seconds"], eta)
 
 
 def as_training_matrix(X):

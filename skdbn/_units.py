@@ -41,6 +41,8 @@ class BernoulliUnits:
 
     name = "bernoulli"
     network_activation = "logistic"
+    #: Whether the states are bounded (so reconstructions cannot run away).
+    bounded = True
 
     @staticmethod
     def mean(field, out):
@@ -205,6 +207,7 @@ class GaussianUnits:
 
     name = "gaussian"
     network_activation = "identity"
+    bounded = False
 
     @staticmethod
     def mean(field, out):
@@ -301,6 +304,7 @@ class ReLUUnits:
 
     name = "relu"
     network_activation = "relu"
+    bounded = False
 
     #: Terms of the stepped-sigmoid sum kept on each side of the field; the
     #: neglected terms are below ``exp(-STEPS + 0.5)`` each.
