@@ -1,7 +1,8 @@
 """Throughput of one fine-tuning epoch: skdbn's network against MLPClassifier.
 
 One epoch of minibatch SGD (forward, back-propagation, Nesterov-momentum
-update, L2 penalty ``alpha=1e-4``) through a 784-500-500-2000-10 logistic
+update, L2 penalty ``alpha=1e-4``; skdbn's ``train_step``, as
+``DBNClassifier`` runs it) through a 784-500-500-2000-10 logistic
 network with a softmax output, the classic DBN fine-tuning shape of Hinton &
 Salakhutdinov (2006), on MNIST-shaped random data. Both sides shuffle the
 data each epoch and use the same hyper-parameters as ``MLPClassifier``'s
@@ -15,6 +16,7 @@ Run::
     python benchmarks/bench_finetune_throughput.py
     python benchmarks/bench_finetune_throughput.py --n-samples 10000 --repeats 5
     python benchmarks/bench_finetune_throughput.py --profile   # one minibatch, by piece
+    python benchmarks/bench_finetune_throughput.py --profile --batch-sizes 200
 
 On a machine shared with other work, pass ``--threads 1``: multi-threaded
 BLAS on busy cores measures the scheduler more than the code.
@@ -59,9 +61,8 @@ def skdbn_epoch(X, y, batch_size, seed=0):
         xb, yb = X_batch[: len(rows)], Y_batch[: len(rows)]
         np.take(X, rows, axis=0, out=xb)
         np.take(Y, rows, axis=0, out=yb)
-        loss, grad_weights, grad_biases = net.loss_and_gradients(xb, yb, alpha=ALPHA)
-        optimizer.update(net.parameters, grad_weights + grad_biases)
-        total += loss * len(rows)
+        # What DBNClassifier's fine-tuning loop does for each minibatch.
+        total += net.train_step(xb, yb, optimizer, alpha=ALPHA) * len(rows)
     return total / X.shape[0], net.dtype
 
 
@@ -130,19 +131,34 @@ def throughput_table(n_samples, batch_sizes, dtypes, repeats):
 
 
 def profile_minibatch(batch_size, dtype, repeats=20):
-    """Median time of each piece of one minibatch, in milliseconds."""
+    """Median time of each piece of one minibatch, in milliseconds.
+
+    The GEMM lines are the matrix products a minibatch needs, alone, with
+    preallocated outputs: what no implementation on this BLAS can beat. The
+    ``loss_and_gradients`` and update lines split ``train_step`` (the last
+    line, what the epoch runs) into its two halves.
+    """
     rng = np.random.default_rng(0)
     net = FeedForwardNetwork.initialize(LAYER_SIZES, rng=rng, dtype=dtype)
     optimizer = SGDOptimizer(LEARNING_RATE, momentum=MOMENTUM)
     X = rng.random((batch_size, LAYER_SIZES[0])).astype(dtype)
     Y = np.eye(LAYER_SIZES[-1], dtype=dtype)[rng.integers(10, size=batch_size)]
     W, b = net.weights, net.biases
+    n_layers = len(W)
     Z = [np.empty((batch_size, W_.shape[1]), dtype) for W_ in W]
+    D = [np.empty((batch_size, W_.shape[0]), dtype) for W_ in W]
+    G = [np.empty_like(W_) for W_ in W]
+    inputs = [X, *Z[:-1]]
+    decay = ALPHA / batch_size
     pieces = {
         "GEMMs, forward (4 matmul out=)": lambda: [
-            np.matmul(X if i == 0 else Z[i - 1], W[i], out=Z[i]) for i in range(4)
+            np.matmul(inputs[i], W[i], out=Z[i]) for i in range(n_layers)
         ],
-        "bias adds, forward": lambda: [Z[i].__iadd__(b[i]) for i in range(4)],
+        "GEMMs, backward (7 matmul out=)": lambda: (
+            [np.matmul(inputs[i].T, Z[i], out=G[i]) for i in range(n_layers)],
+            [np.matmul(Z[i], W[i].T, out=D[i]) for i in range(1, n_layers)],
+        ),
+        "bias adds, forward": lambda: [Z[i].__iadd__(b[i]) for i in range(n_layers)],
         "logistic, in place (hidden)": lambda: [
             np.reciprocal(np.exp(np.negative(Z[i], out=Z[i]), out=Z[i]) + 1, out=Z[i])
             for i in range(3)
@@ -152,10 +168,15 @@ def profile_minibatch(batch_size, dtype, repeats=20):
             X, Y, alpha=ALPHA
         ),
         "SGD update (Nesterov)": None,
+        "SGD update, L2 folded in": None,
+        "train_step, alpha=1e-4": lambda: net.train_step(X, Y, optimizer, alpha=ALPHA),
     }
-    _, gw, gb = net.loss_and_gradients(X, Y, alpha=ALPHA)
+    _, gw, gb = net.loss_and_gradients(X, Y)
     grads = [g.copy() for g in gw + gb]
     pieces["SGD update (Nesterov)"] = lambda: optimizer.update(net.parameters, grads)
+    pieces["SGD update, L2 folded in"] = lambda: optimizer.update(
+        net.parameters, grads, weight_decay=decay, n_decayed=n_layers
+    )
     print(f"\nOne minibatch of {batch_size} rows, {np.dtype(dtype).name}:")
     with np.errstate(over="ignore"):
         for name, piece in pieces.items():

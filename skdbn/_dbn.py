@@ -314,14 +314,16 @@ class _BaseDBN(PlainStateMixin, TransformerMixin, BaseEstimator):
                         slices, n_batches, "fine-tuning", self.verbose
                     ):
                         rows = order[batch]
-                        loss, weight_grads, bias_grads = network.loss_and_gradients(
+                        # One step; the L2 penalty rides on the optimiser's
+                        # pass over the weights.
+                        loss = network.train_step(
                             X[rows],
                             Y[rows],
+                            optimizer,
                             alpha=self.alpha,
                             dropout=dropout,
                             rng=self._rng,
                         )
-                        optimizer.update(params, weight_grads + bias_grads)
                         total_loss += loss * len(rows)
             except KeyboardInterrupt:
                 warnings.warn(

@@ -216,7 +216,7 @@ def test_verbose_reports_both_phases(small_classification, capsys):
 def test_keyboard_interrupt_during_fine_tuning(small_classification, monkeypatch):
     X, y = small_classification
     calls = {"n": 0}
-    original = FeedForwardNetwork.loss_and_gradients
+    original = FeedForwardNetwork.train_step
 
     def interrupting(self, *args, **kwargs):
         calls["n"] += 1
@@ -224,7 +224,7 @@ def test_keyboard_interrupt_during_fine_tuning(small_classification, monkeypatch
             raise KeyboardInterrupt
         return original(self, *args, **kwargs)
 
-    monkeypatch.setattr(FeedForwardNetwork, "loss_and_gradients", interrupting)
+    monkeypatch.setattr(FeedForwardNetwork, "train_step", interrupting)
     clf = quick_classifier()
     with pytest.warns(UserWarning, match="Fine-tuning interrupted by the user"):
         clf.fit(X, y)

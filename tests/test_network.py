@@ -94,6 +94,15 @@ def test_sparse_input_gives_dense_results(dropout):
     np.testing.assert_allclose(net.forward(sp.csr_array(X)), net.forward(X))
 
 
+@pytest.mark.parametrize("hidden", sorted(ACTIVATIONS))
+def test_hidden_forward_adds_the_bias(hidden):
+    rng = np.random.default_rng(0)
+    Z, bias = rng.normal(size=(4, 3)), rng.normal(size=3)
+    activation = ACTIVATIONS[hidden]
+    expected = activation.forward(Z + bias)
+    np.testing.assert_allclose(activation.forward(Z.copy(), bias), expected)
+
+
 @pytest.mark.parametrize("output", sorted(OUTPUT_ACTIVATIONS))
 def test_loss_matches_direct_computation(output):
     rng = np.random.default_rng(0)
@@ -386,7 +395,7 @@ def test_optimizer_pickles_mid_training(make_optimizer):
         _, gw, gb = net.loss_and_gradients(X, Y)
         optimizer.update(net.parameters, gw + gb)
     net_copy, optimizer_copy = pickle.loads(pickle.dumps((net, optimizer)))
-    assert "_scratch_buffer" not in optimizer_copy.__dict__
+    assert "_scratch_buffers" not in optimizer_copy.__dict__
     for model, opt in ((net, optimizer), (net_copy, optimizer_copy)):
         for _ in range(5):
             _, gw, gb = model.loss_and_gradients(X, Y)
@@ -452,3 +461,129 @@ def test_network_with_fortran_ordered_weights():
     assert ours[0] == pytest.approx(theirs[0])
     for a, b in zip(ours[1] + ours[2], theirs[1] + theirs[2], strict=True):
         np.testing.assert_allclose(a, b)
+
+
+#: Tolerances for "equal to rounding" after a few steps.
+_ROUNDING = {
+    np.float64: {"rtol": 1e-12, "atol": 1e-14},
+    np.float32: {"rtol": 1e-5, "atol": 1e-6},
+}
+
+
+@pytest.mark.parametrize("make_optimizer", OPTIMIZERS)
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_folded_weight_decay_gives_the_unfused_step(make_optimizer, dtype):
+    # weight_decay * param added to the gradient inside the update gives the
+    # step of adding it beforehand, to rounding (BLAS's axpy rounds once
+    # where numpy's product-then-sum rounds twice). 300 x 200 spans several
+    # chunks; the F-ordered matrix takes the numpy, whole-array path; the
+    # last parameter (a bias) is not penalised.
+    rng = np.random.default_rng(0)
+    start = [
+        rng.normal(size=(300, 200)).astype(dtype),
+        np.asfortranarray(rng.normal(size=(6, 5))).astype(dtype),
+        rng.normal(size=7).astype(dtype),
+    ]
+    fused, unfused = [p.copy(order="K") for p in start], [p.copy() for p in start]
+    fused_optimizer, unfused_optimizer = make_optimizer(), make_optimizer()
+    decay = 0.03
+    for _ in range(3):
+        grads = [rng.normal(size=p.shape).astype(dtype) for p in start]
+        expected_norm = sum(float(np.sum(p.astype(np.float64) ** 2)) for p in fused[:2])
+        decayed = [g + dtype(decay) * p for g, p in zip(grads, unfused, strict=False)]
+        assert unfused_optimizer.update(unfused, [*decayed[:2], grads[2]]) == 0.0
+        norm = fused_optimizer.update(fused, grads, weight_decay=decay, n_decayed=2)
+        assert norm == pytest.approx(expected_norm, rel=1e-5)
+    for a, b in zip(fused, unfused, strict=True):
+        assert a.dtype == dtype
+        np.testing.assert_allclose(a, b, **_ROUNDING[dtype])
+
+
+@pytest.mark.parametrize("make_optimizer", OPTIMIZERS)
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_train_step_equals_gradients_then_update(make_optimizer, dtype, weighted):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(9, N_FEATURES))
+    Y = _targets("softmax", 9, rng)
+    sample_weight = rng.uniform(0.5, 2.0, size=9) if weighted else None
+    stepped = _network((6, 5), "logistic", "softmax", dtype=dtype)
+    reference = _network((6, 5), "logistic", "softmax", dtype=dtype)
+    stepped_optimizer, reference_optimizer = make_optimizer(), make_optimizer()
+    kwargs = {"alpha": 0.2, "dropout": (0.1, 0.2), "sample_weight": sample_weight}
+    for seed in range(3):
+        loss = stepped.train_step(
+            X, Y, stepped_optimizer, rng=np.random.default_rng(seed), **kwargs
+        )
+        expected, gw, gb = reference.loss_and_gradients(
+            X, Y, rng=np.random.default_rng(seed), **kwargs
+        )
+        reference_optimizer.update(reference.parameters, gw + gb)
+        assert isinstance(loss, float)
+        # The penalty's norm is summed chunk by chunk: equal to rounding.
+        assert loss == pytest.approx(
+            expected, rel=1e-12 if dtype == np.float64 else 1e-6
+        )
+    for a, b in zip(stepped.parameters, reference.parameters, strict=True):
+        assert a.dtype == dtype
+        np.testing.assert_allclose(a, b, **_ROUNDING[dtype])
+
+
+def test_train_step_without_penalty_reports_the_data_loss():
+    rng = np.random.default_rng(0)
+    X, Y = rng.normal(size=(5, N_FEATURES)), _targets("softmax", 5, rng)
+    net = _network((4,), "relu", "softmax")
+    expected = net.loss_and_gradients(X, Y)[0]
+    assert net.train_step(X, Y, SGDOptimizer(0.1)) == expected
+
+
+def test_optimizer_rejects_bad_n_decayed():
+    with pytest.raises(ValueError, match="n_decayed"):
+        SGDOptimizer(0.1).update([np.zeros(3)], [np.ones(3)], n_decayed=2)
+
+
+@pytest.mark.parametrize("nesterov", [False, True])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_sgd_blas_and_numpy_paths_agree(nesterov, dtype):
+    # The C-ordered copy goes through BLAS, the F-ordered one through numpy.
+    rng = np.random.default_rng(0)
+    start = rng.normal(size=(150, 120)).astype(dtype)
+    c_param, f_param = start.copy(), np.asfortranarray(start)
+    c_opt, f_opt = (SGDOptimizer(0.05, 0.9, nesterov) for _ in range(2))
+    for _ in range(3):
+        grad = rng.normal(size=start.shape)  # float64: cast on the way in
+        c_opt.update([c_param], [grad], weight_decay=0.1, n_decayed=1)
+        f_opt.update([f_param], [grad], weight_decay=0.1, n_decayed=1)
+    assert c_param.dtype == f_param.dtype == dtype
+    np.testing.assert_allclose(c_param, f_param, **_ROUNDING[dtype])
+    assert not np.allclose(c_param, start)
+
+
+def test_one_activation_per_hidden_layer_matches_finite_differences():
+    rng = np.random.default_rng(0)
+    net = FeedForwardNetwork.initialize(
+        [5, 4, 3, 2],
+        rng=rng,
+        hidden_activation=["relu", "logistic"],
+        output_activation="softmax",
+    )
+    assert [a.__name__ for a in net._hidden] == [
+        "ReluActivation",
+        "LogisticActivation",
+    ]
+    X = rng.random((6, 5))
+    Y = np.eye(2)[rng.integers(0, 2, 6)]
+    _, grad_weights, _ = net.loss_and_gradients(X, Y)
+    W = net.weights[0]
+    for index in [(0, 0), (2, 1), (4, 3)]:
+        saved = W[index]
+        W[index] = saved + 1e-6
+        up = net.loss_and_gradients(X, Y)[0]
+        W[index] = saved - 1e-6
+        down = net.loss_and_gradients(X, Y)[0]
+        W[index] = saved
+        assert grad_weights[0][index] == pytest.approx((up - down) / 2e-6, abs=1e-7)
+    with pytest.raises(ValueError, match="one per hidden layer"):
+        FeedForwardNetwork.initialize(
+            [5, 4, 2], rng=rng, hidden_activation=["relu"] * 2
+        )
