@@ -1,5 +1,6 @@
 """Deep Belief Networks and Restricted Boltzmann Machines for scikit-learn."""
 
+from ._autoencoder import DBNAutoencoder
 from ._dbn import DBNClassifier, DBNRegressor
 from ._rbm import RBMLayer
 from ._stack import BernoulliRBMStack, GaussianRBMStack
@@ -9,6 +10,7 @@ __version__ = "0.1.0.dev0"
 
 __all__ = [
     "BernoulliRBMStack",
+    "DBNAutoencoder",
     "DBNClassifier",
     "DBNRegressor",
     "DataRangeWarning",

@@ -3,7 +3,13 @@
 import pytest
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from skdbn import BernoulliRBMStack, DBNClassifier, DBNRegressor, GaussianRBMStack
+from skdbn import (
+    BernoulliRBMStack,
+    DBNAutoencoder,
+    DBNClassifier,
+    DBNRegressor,
+    GaussianRBMStack,
+)
 
 ESTIMATORS = [
     BernoulliRBMStack(),
@@ -19,6 +25,8 @@ ESTIMATORS = [
     ),
     DBNClassifier(visible_units="gaussian", hidden_units="relu", learn_variance=True),
     DBNRegressor(visible_units="gaussian", n_epochs=2),
+    DBNAutoencoder((8, 2), n_epochs=2, max_iter=20),
+    DBNAutoencoder((6, 2), visible_units="gaussian", variational=True, max_iter=20),
 ]
 
 # Expected failures, by estimator class: check name -> reason. None so far.

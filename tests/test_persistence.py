@@ -18,7 +18,13 @@ import numpy as np
 import pytest
 from sklearn.exceptions import ConvergenceWarning
 
-from skdbn import BernoulliRBMStack, DBNClassifier, DBNRegressor, GaussianRBMStack
+from skdbn import (
+    BernoulliRBMStack,
+    DBNAutoencoder,
+    DBNClassifier,
+    DBNRegressor,
+    GaussianRBMStack,
+)
 from skdbn.datasets import load_digits_01
 
 sio = pytest.importorskip("skops.io")
@@ -42,6 +48,9 @@ ESTIMATORS = {
         (16,), n_epochs=2, max_iter=3, early_stopping=True, random_state=0
     ),
     "DBNRegressor": DBNRegressor((16,), n_epochs=2, max_iter=3, random_state=0),
+    "DBNAutoencoder-variational": DBNAutoencoder(
+        (16, 4), n_epochs=2, max_iter=3, variational=True, random_state=0
+    ),
 }
 
 

@@ -1,0 +1,1149 @@
+"""DBNAutoencoder: a deep (optionally variational) autoencoder unrolled from a stack.
+
+Hinton & Salakhutdinov (2006): pre-train a stack of RBMs, "unroll" it into an
+encoder (the stack's up pass) and a decoder (its down pass, with the
+transposed weights), untie the two halves and fine-tune the whole network by
+back-propagation of the reconstruction error.
+
+The array maths (losses, their gradients, the forward and backward passes of
+the unrolled network) are plain functions and one small class,
+``AutoencoderNetwork``, free of estimator code; the estimator owns the loop:
+minibatches, early stopping, the KL warm-up, warm starts and progress reports.
+Only the hidden activations (``ACTIVATIONS``) and the optimisers come from
+``_network.py``.
+"""
+
+import time
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.base import (
+    BaseEstimator,
+    ClassNamePrefixFeaturesOutMixin,
+    TransformerMixin,
+    _fit_context,
+)
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import train_test_split
+from sklearn.utils import check_array, check_random_state, gen_even_slices
+from sklearn.utils._available_if import available_if
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ._dbn import PRETRAINING_PARAMETERS, STACK_CLASSES
+from ._network import ACTIVATIONS, AdamOptimizer, SGDOptimizer
+from ._serialization import PlainStateMixin
+from ._stack import GaussianRBMStack, _RBMStackBase
+from ._units import UNIT_TYPES, DataRangeWarning, get_unit_type
+from ._validation import validate_prediction_input
+
+#: Initial bias of the log-variance head of a variational code layer: the
+#: posterior starts narrow (standard deviation exp(-2) = 0.14), so that the
+#: pre-trained decoder first sees codes close to the deterministic ones.
+INITIAL_LOG_VARIANCE = -4.0
+
+#: Log-variances are clipped to this range in the forward pass, so that
+#: ``exp`` can neither overflow nor vanish.
+LOG_VARIANCE_RANGE = (-30.0, 20.0)
+
+_HALF_LOG_2PI = 0.5 * np.log(2.0 * np.pi)
+
+
+# -- Losses and their gradients ---------------------------------------------------
+
+
+def _dense(X):
+    return X.toarray() if sp.issparse(X) else np.asarray(X)
+
+
+def cross_entropy_from_logits(logits, X):
+    """Binary cross-entropy of each row, summed over the features.
+
+    ``sum_j softplus(z_j) - x_j z_j``, which equals
+    ``-sum_j x_j log p_j + (1 - x_j) log(1 - p_j)`` for ``p = sigmoid(z)``,
+    computed from the logits so that it stays finite for any finite ``z``.
+    Its gradient with respect to ``z`` is ``p - x``.
+    """
+    losses = np.logaddexp(0.0, logits)
+    losses -= X * logits
+    return losses.sum(axis=1)
+
+
+def half_squared_error(output, X):
+    """``0.5 * sum_j (output_j - x_j)**2`` for each row; gradient ``output - x``."""
+    diff = output - X
+    return 0.5 * np.einsum("ij,ij->i", diff, diff)
+
+
+def gaussian_kl(mean, log_var):
+    """KL divergence of ``N(mean, exp(log_var))`` from ``N(0, I)``, per row.
+
+    ``0.5 * sum_j (exp(log_var_j) + mean_j**2 - 1 - log_var_j)``, in nats.
+    Its gradients are ``mean`` and ``0.5 * (exp(log_var) - 1)``.
+    """
+    return 0.5 * (np.exp(log_var) + np.square(mean) - 1.0 - log_var).sum(axis=1)
+
+
+def gaussian_kl_gradients(mean, log_var):
+    """Gradients of :func:`gaussian_kl` (of each row) w.r.t. its two inputs."""
+    return mean.copy(), 0.5 * np.expm1(log_var)
+
+
+#: The decoder's output for each type of visible units: its activation, the
+#: loss of a row (a function of the output layer's *input* and the data) and
+#: the constant that turns that loss into ``-log p(x | code)`` per feature.
+OUTPUTS = {
+    "bernoulli": ("logistic", cross_entropy_from_logits, 0.0),
+    "gaussian": ("identity", half_squared_error, _HALF_LOG_2PI),
+}
+
+
+def _initial_weights(n_in, n_out, activation, rng, dtype):
+    """Glorot-uniform weights and biases, as scikit-learn's MLP draws them."""
+    factor = 2.0 if activation == "logistic" else 6.0
+    bound = np.sqrt(factor / (n_in + n_out))
+    weights = rng.uniform(-bound, bound, (n_in, n_out)).astype(dtype)
+    bias = rng.uniform(-bound, bound, n_out).astype(dtype)
+    return weights, bias
+
+
+# -- The unrolled network ----------------------------------------------------------
+
+
+class AutoencoderNetwork:
+    """Encoder and decoder weights of a deep autoencoder, with its maths.
+
+    The encoder has ``n_code_layer`` layers, the last of which gives the code
+    (its activation ``activations[n_code_layer - 1]``); the decoder has as
+    many, the last giving the reconstruction (logistic or linear output, see
+    ``visible_units``). Layer ``i`` computes ``f_i(a @ weights[i] +
+    biases[i])``. With ``log_var_weights`` the code layer is variational: the
+    encoder's last layer gives the mean (linear) of a diagonal Gaussian
+    posterior and ``a @ log_var_weights + log_var_bias`` its log-variance,
+    where ``a`` is the last hidden layer of the encoder (or the input).
+
+    Parameters
+    ----------
+    weights, biases : list of ndarray
+        ``2 * n_code_layer`` weight matrices ``(n_in, n_out)`` and biases,
+        encoder first; used as given, updated in place by the optimisers.
+    activations : list of str
+        Activation of each layer but the output (keys of ``ACTIVATIONS``).
+    visible_units : {"bernoulli", "gaussian"}
+        Fixes the output activation and the reconstruction loss.
+    log_var_weights, log_var_bias : ndarray or None
+        The log-variance head of a variational code layer.
+    """
+
+    def __init__(
+        self,
+        weights,
+        biases,
+        activations,
+        visible_units,
+        log_var_weights=None,
+        log_var_bias=None,
+    ):
+        self.weights = list(weights)
+        self.biases = list(biases)
+        self.activations = list(activations)
+        self.visible_units = visible_units
+        self.log_var_weights = log_var_weights
+        self.log_var_bias = log_var_bias
+
+    # ----------------------------------------------------------- building
+
+    @classmethod
+    def from_layers(cls, layers, visible_units, variational=False):
+        """Unroll fitted RBMs ``layers`` (bottom first) into an autoencoder.
+
+        The encoder is the stack's deterministic up pass (``input_weights``
+        and hidden biases), the decoder its down pass: each RBM's transposed
+        weights (times the visible standard deviations for the first one)
+        with its visible biases, so that before fine-tuning the network
+        computes exactly ``inverse_transform(transform(X))`` of the stack.
+        """
+        weights, biases, activations = [], [], []
+        for layer in layers:
+            weights.append(np.array(layer.input_weights, copy=True))
+            biases.append(layer.hidden_bias.copy())
+            activations.append(get_unit_type(layer.hidden_units).network_activation)
+        for index in range(len(layers) - 1, -1, -1):
+            layer = layers[index]
+            W = layer.weights
+            std = layer.visible_std
+            if std is not None:
+                W = W * std[:, np.newaxis].astype(W.dtype)
+            weights.append(np.ascontiguousarray(W.T))
+            biases.append(layer.visible_bias.copy())
+            if index > 0:
+                units = get_unit_type(layer.visible_units)
+                activations.append(units.network_activation)
+        log_var_weights = log_var_bias = None
+        if variational:
+            activations[len(layers) - 1] = "identity"
+            code = weights[len(layers) - 1]
+            log_var_weights = np.zeros_like(code)
+            log_var_bias = np.full(code.shape[1], INITIAL_LOG_VARIANCE, code.dtype)
+        return cls(
+            weights, biases, activations, visible_units, log_var_weights, log_var_bias
+        )
+
+    @classmethod
+    def initialize(cls, sizes, activations, visible_units, rng, dtype, variational):
+        """A randomly initialised autoencoder with encoder layer ``sizes``.
+
+        ``sizes`` are the input size, then each encoder layer's; the decoder
+        mirrors them. ``activations`` are the encoder layers' (the decoder's
+        hidden layers get the same, mirrored).
+        """
+        n = len(sizes) - 1
+        activations = list(activations)
+        if variational:
+            activations[-1] = "identity"
+        decoder = [activations[i] for i in range(n - 2, -1, -1)]
+        layer_sizes = [*sizes, *sizes[-2::-1]]
+        all_activations = [*activations, *decoder, OUTPUTS[visible_units][0]]
+        weights, biases = [], []
+        for i in range(2 * n):
+            W, b = _initial_weights(
+                layer_sizes[i], layer_sizes[i + 1], all_activations[i], rng, dtype
+            )
+            weights.append(W)
+            biases.append(b)
+        log_var_weights = log_var_bias = None
+        if variational:
+            log_var_weights = np.zeros((sizes[-2], sizes[-1]), dtype)
+            log_var_bias = np.full(sizes[-1], INITIAL_LOG_VARIANCE, dtype)
+        return cls(
+            weights,
+            biases,
+            [*activations, *decoder],
+            visible_units,
+            log_var_weights,
+            log_var_bias,
+        )
+
+    # ------------------------------------------------------------ shapes
+
+    @property
+    def n_code_layer(self):
+        """Number of encoder layers (the code is the last one's output)."""
+        return len(self.weights) // 2
+
+    @property
+    def n_components(self):
+        """Size of the code."""
+        return self.weights[self.n_code_layer - 1].shape[1]
+
+    @property
+    def variational(self):
+        return self.log_var_weights is not None
+
+    @property
+    def dtype(self):
+        return self.weights[0].dtype
+
+    @property
+    def parameters(self):
+        """Every trainable array: weights, then biases, then the log-variance head."""
+        params = [*self.weights, *self.biases]
+        if self.variational:
+            params += [self.log_var_weights, self.log_var_bias]
+        return params
+
+    @property
+    def penalised(self):
+        """The parameters under the L2 penalty: the weight matrices."""
+        params = list(self.weights)
+        if self.variational:
+            params.append(self.log_var_weights)
+        return params
+
+    # ---------------------------------------------------------- passes
+
+    def _layer(self, i, A):
+        """Output of layer ``i`` (hidden or output) for input ``A``; allocates."""
+        Z = np.asarray(A @ self.weights[i])
+        if i == len(self.weights) - 1:
+            Z += self.biases[i]
+            return Z  # the output layer's input (logits for Bernoulli units)
+        with np.errstate(over="ignore"):
+            return ACTIVATIONS[self.activations[i]].forward(Z, self.biases[i])
+
+    def _encode_hidden(self, X):
+        """The encoder's activations up to (not including) the code layer."""
+        hidden = [X]
+        for i in range(self.n_code_layer - 1):
+            hidden.append(self._layer(i, hidden[-1]))
+        return hidden
+
+    def _log_var(self, A):
+        log_var = np.asarray(A @ self.log_var_weights)
+        log_var += self.log_var_bias
+        return np.clip(log_var, *LOG_VARIANCE_RANGE, out=log_var)
+
+    def encode(self, X, return_log_var=False):
+        """The code of each row (the posterior mean for a variational code)."""
+        A = self._encode_hidden(X)[-1]
+        code = self._layer(self.n_code_layer - 1, A)
+        if return_log_var:
+            return code, self._log_var(A)
+        return code
+
+    def decode_logits(self, code):
+        """The output layer's input for each code (logits for Bernoulli units)."""
+        A = code
+        for i in range(self.n_code_layer, len(self.weights)):
+            A = self._layer(i, A)
+        return A
+
+    def decode(self, code):
+        """The reconstruction: ``E[x | code]`` (probabilities for Bernoulli units)."""
+        out = self.decode_logits(code)
+        if self.visible_units == "bernoulli":
+            with np.errstate(over="ignore"):
+                out = ACTIVATIONS["logistic"].forward(out)
+        return out
+
+    def reconstruction_loss(self, logits, X):
+        """``-log p(x | code)`` of each row, without the normalising constant."""
+        return OUTPUTS[self.visible_units][1](logits, _dense(X))
+
+    # ------------------------------------------------------ training maths
+
+    def loss_and_gradients(self, X, *, kl_weight=1.0, alpha=0.0, noise=None):
+        """Mean loss of the minibatch ``X`` and its gradients.
+
+        The loss is the mean over rows of the reconstruction loss (binary
+        cross-entropy or half the squared error, summed over features), plus
+        for a variational code ``kl_weight`` times the KL divergence of the
+        posterior from ``N(0, I)``, plus ``0.5 * alpha * sum ||W||^2 /
+        n_samples`` over the weight matrices.
+
+        Parameters
+        ----------
+        X : {ndarray, sparse matrix} of shape (n_samples, n_features)
+            The minibatch (input and target).
+        kl_weight : float, default=1.0
+            Weight of the KL term (variational code only).
+        alpha : float, default=0.0
+            L2 penalty.
+        noise : ndarray of shape (n_samples, n_components), default=None
+            Standard normal draws ``eps`` of the reparameterisation
+            ``code = mean + exp(log_var / 2) * eps``; required for a
+            variational code, ignored otherwise.
+
+        Returns
+        -------
+        loss : float
+            The minibatch's mean loss.
+        parts : dict
+            ``"reconstruction"`` and ``"kl"``: their means (``kl`` unweighted;
+            0 without a variational code).
+        grads : list of ndarray
+            Gradient of the loss for each of ``parameters``, in order.
+        """
+        n = X.shape[0]
+        n_code = self.n_code_layer
+        n_layers = len(self.weights)
+        target = _dense(X)
+        acts = self._encode_hidden(X)
+        A = acts[-1]
+        kl = 0.0
+        if self.variational:
+            if noise is None:
+                raise ValueError("A variational network needs noise to train.")
+            mean = self._layer(n_code - 1, A)
+            log_var = self._log_var(A)
+            std = np.exp(0.5 * log_var)
+            code = mean + std * noise
+            kl_rows = gaussian_kl(mean, log_var)
+            kl = float(kl_rows.mean(dtype=np.float64))
+        else:
+            code = self._layer(n_code - 1, A)
+        acts.append(code)
+        for i in range(n_code, n_layers - 1):
+            acts.append(self._layer(i, acts[-1]))
+        logits = self._layer(n_layers - 1, acts[-1])
+        rec_rows = OUTPUTS[self.visible_units][1](logits, target)
+        reconstruction = float(rec_rows.mean(dtype=np.float64))
+        penalty = 0.0
+        if alpha:
+            penalty = 0.5 * alpha * sum(float(np.vdot(W, W)) for W in self.penalised)
+            penalty /= n
+        loss = reconstruction + kl_weight * kl + penalty
+
+        # Backward pass: d(mean loss)/d(output layer input) = (output - x) / n.
+        if self.visible_units == "bernoulli":
+            with np.errstate(over="ignore"):
+                output = ACTIVATIONS["logistic"].forward(logits)
+        else:
+            output = logits
+        delta = output - target
+        delta /= n
+        grad_weights = [None] * n_layers
+        grad_biases = [None] * n_layers
+        for i in range(n_layers - 1, n_code - 1, -1):
+            grad_weights[i] = np.asarray(acts[i].T @ delta)
+            grad_biases[i] = delta.sum(axis=0)
+            delta = delta @ self.weights[i].T
+            if i > n_code:
+                delta = ACTIVATIONS[self.activations[i - 1]].derivative(acts[i], delta)
+        # delta is now the gradient with respect to the code.
+        grads_extra = []
+        A = acts[n_code - 1]
+        if self.variational:
+            kl_mean, kl_log_var = gaussian_kl_gradients(mean, log_var)
+            scale = kl_weight / n
+            delta_log_var = delta * noise
+            delta_log_var *= 0.5 * std
+            delta_log_var += scale * kl_log_var
+            delta += scale * kl_mean  # the mean head is linear
+            grads_extra = [
+                np.asarray(A.T @ delta_log_var),
+                delta_log_var.sum(axis=0),
+            ]
+        else:
+            delta = ACTIVATIONS[self.activations[n_code - 1]].derivative(
+                acts[n_code], delta
+            )
+        for i in range(n_code - 1, -1, -1):
+            grad_weights[i] = np.asarray(acts[i].T @ delta)
+            grad_biases[i] = delta.sum(axis=0)
+            if i == 0:
+                break
+            below = delta @ self.weights[i].T
+            if self.variational and i == n_code - 1:
+                below += delta_log_var @ self.log_var_weights.T
+            delta = ACTIVATIONS[self.activations[i - 1]].derivative(acts[i], below)
+        if alpha:
+            penalised_grads = grad_weights + grads_extra[:1]
+            for grad, W in zip(penalised_grads, self.penalised, strict=True):
+                grad += (alpha / n) * W
+        grads = [*grad_weights, *grad_biases, *grads_extra]
+        parts = {"reconstruction": reconstruction, "kl": kl}
+        return loss, parts, grads
+
+
+# -- The estimator -----------------------------------------------------------------
+
+
+def _is_variational(estimator):
+    return estimator.variational
+
+
+class DBNAutoencoder(
+    PlainStateMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
+):
+    """Deep autoencoder pre-trained as a stack of RBMs, optionally variational.
+
+    A stack of RBMs (``hidden_layer_sizes``, the last being the code layer)
+    is first trained greedily, as :class:`BernoulliRBMStack` (or
+    :class:`GaussianRBMStack` for ``visible_units="gaussian"``) does with
+    the same parameters; the top RBM has linear (Gaussian) hidden units by
+    default, so that the code is real-valued. The stack is then "unrolled"
+    (Hinton & Salakhutdinov 2006): the encoder is its up pass, the decoder
+    its down pass with the transposed weights and the visible biases. The
+    two halves are untied and fine-tuned together by back-propagation of the
+    reconstruction error: the binary cross-entropy with a logistic output
+    for Bernoulli visible units (data in ``[0, 1]``), half the squared error
+    with a linear output for Gaussian ones (standardised data).
+
+    With ``variational=True`` the code layer becomes the Gaussian posterior
+    ``q(z | x) = N(mu(x), diag(exp(log_var(x))))`` of a variational
+    autoencoder (Kingma & Welling 2014): the mean head starts from the top
+    RBM, the log-variance head from zero weights and a bias of -4; the
+    network is trained on the negative evidence lower bound (ELBO),
+    reconstruction loss of a code drawn by the reparameterisation trick plus
+    ``kl_weight`` times ``KL(q(z | x) || N(0, I))``, and ``sample`` draws
+    data from the prior through the decoder.
+
+    Parameters
+    ----------
+    hidden_layer_sizes : int or sequence of int, default=(100, 30)
+        Number of units of each encoder layer (and RBM), bottom to top; the
+        last is the size of the code. The decoder mirrors them.
+    visible_units : {"bernoulli", "gaussian"}, default="bernoulli"
+        Input units of the first RBM and the decoder's output: binary for
+        data in ``[0, 1]`` (logistic output, cross-entropy), Gaussian for
+        standardised real-valued data (linear output, squared error).
+    hidden_units : {"auto", "bernoulli", "relu", "gaussian"} or sequence, \
+            default="auto"
+        Units of each RBM's hidden layer (per layer if a sequence), which fix
+        the activation of the matching encoder and decoder layers: logistic,
+        rectified linear or identity. ``"auto"`` is binary units below and
+        linear (Gaussian) units in the code layer, as in the 2006 paper.
+    learning_rate : float, "auto" or sequence, default="auto"
+        Pre-training step size of each RBM: ``"auto"`` is 0.1 for RBMs with
+        binary units on both sides and 0.01 for those with real-valued units,
+        the linear code layer included (Hinton & Salakhutdinov used 0.001
+        there; pass a sequence to do the same).
+    n_epochs : int or sequence of int, default=10
+        Pre-training epochs of each RBM.
+    batch_size : int, default=100
+        Minibatch size, for pre-training and fine-tuning alike.
+    cd_steps : int or sequence of int, default=1
+        Gibbs steps of CD-k during pre-training.
+    persistent : bool, default=False
+        Pre-train with persistent contrastive divergence.
+    momentum : float, default=0.9
+        Momentum of the pre-training updates, and of the fine-tuning updates
+        when ``solver="sgd"``.
+    initial_momentum : float, default=0.5
+        Pre-training momentum at the first epoch.
+    momentum_ramp_epochs : int, default=5
+        Epochs over which the pre-training momentum ramps up.
+    weight_decay : float or sequence of float, default=2e-4
+        L2 penalty on the RBM weights during pre-training.
+    sparsity_target : float or sequence of float, default=0.1
+        Target mean activation of the hidden units during pre-training.
+    sparsity_cost : float or sequence of float, default=0.0
+        Strength of the pre-training sparsity penalty (0 turns it off).
+    learn_variance : bool, default=False
+        With ``visible_units="gaussian"``, learn each feature's standard
+        deviation during pre-training; the unrolled decoder then starts from
+        ``E[v | h] = b + s * (W h)``. Fine-tuning uses the squared error
+        (unit variance) either way.
+    pretrain : bool, default=True
+        Pre-train the layers as RBMs. ``False`` starts fine-tuning from a
+        Glorot-uniform random initialisation, to measure what pre-training
+        buys.
+    variational : bool, default=False
+        Make the code layer a Gaussian posterior and train on the ELBO (see
+        above).
+    kl_weight : float, default=1.0
+        Weight of the KL term of a variational code (1 gives the ELBO;
+        other values a beta-VAE).
+    kl_warmup_epochs : int, default=10
+        Fine-tuning epochs over which the KL weight rises linearly from
+        ``kl_weight / kl_warmup_epochs`` to ``kl_weight`` (0: no warm-up).
+        Those epochs count neither towards ``n_iter_no_change`` nor towards
+        ``best_loss_``, since their loss is not comparable.
+    solver : {"adam", "sgd"}, default="adam"
+        Fine-tuning optimiser: Adam, or SGD with Nesterov momentum
+        ``momentum``.
+    learning_rate_init : float, default=1e-3
+        Fine-tuning step size.
+    alpha : float, default=1e-4
+        L2 penalty on the weights during fine-tuning, with scikit-learn's
+        ``MLPRegressor`` scaling (``0.5 * alpha * ||W||^2 / batch_size``).
+    max_iter : int, default=200
+        Maximum number of fine-tuning epochs.
+    tol : float, default=1e-4
+        Minimum improvement of the training loss (or of the validation score
+        with ``early_stopping``) that resets the patience counter.
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the data (used neither for
+        pre-training nor for fine-tuning), stop when its score stops
+        improving and keep the best weights. The score is ``score`` (minus
+        the mean squared reconstruction error), or for a variational code
+        the mean of ``score_samples`` (the deterministic ELBO).
+    validation_fraction : float, default=0.1
+        Fraction of the training data held out for early stopping.
+    n_iter_no_change : int, default=10
+        Epochs without improvement of more than ``tol`` before stopping.
+    warm_start : bool, default=False
+        Let ``fit`` continue fine-tuning the current network (no new
+        pre-training) instead of starting afresh.
+    random_state : int, RandomState instance or None, default=None
+        Seed of the pre-training, the weight initialisation, the minibatch
+        order and the noise of the variational code: the same seed gives
+        the same model.
+    verbose : int, default=0
+        Print one line per pre-training and per fine-tuning epoch.
+
+    Attributes
+    ----------
+    stack_ : BernoulliRBMStack, GaussianRBMStack or None
+        The pre-trained stack (its layers keep their pre-training weights and
+        history), or None with ``pretrain=False``.
+    coefs_ : list of ndarray
+        Fine-tuned weights, encoder then decoder, ``coefs_[i]`` of shape
+        (n_in, n_out).
+    intercepts_ : list of ndarray
+        Fine-tuned biases of each layer.
+    n_components_ : int
+        Size of the code (``hidden_layer_sizes[-1]``, unless pre-training was
+        interrupted before the top layer).
+    loss_curve_ : list of float
+        Mean training loss of each fine-tuning epoch (reconstruction loss,
+        plus the weighted KL term, plus the L2 penalty).
+    kl_curve_ : list of float or None
+        Mean KL term (unweighted, nats) of each epoch, for a variational
+        code.
+    validation_scores_ : list of float or None
+        Held-out score after each epoch with ``early_stopping``.
+    best_validation_score_ : float or None
+        Best held-out score with ``early_stopping``.
+    best_loss_ : float or None
+        Lowest training loss after the KL warm-up, without
+        ``early_stopping``.
+    n_iter_ : int
+        Number of fine-tuning epochs run.
+    t_ : int
+        Number of training samples seen by the fine-tuning updates.
+    n_features_in_ : int
+        Number of features seen during fit.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during fit, when ``X`` has string column names.
+
+    See Also
+    --------
+    BernoulliRBMStack : The stack that does the pre-training.
+    sklearn.decomposition.PCA : The linear method a deep autoencoder beats.
+
+    Notes
+    -----
+    ``score(X)`` is minus the squared reconstruction error summed over the
+    features and averaged over the samples, ``-mean_i ||x_i - x_hat_i||^2``
+    with ``x_hat = inverse_transform(transform(X))``, the measure of the
+    2006 paper, whatever the training loss. For Bernoulli visible units and
+    data in ``[0, 1]`` that are not binary, the cross-entropy is not the
+    log-likelihood of a proper density; the ELBO of ``score_samples`` is
+    then, as usual for grey-level MNIST, a number to compare models by.
+
+    References
+    ----------
+    Hinton, G. E. & Salakhutdinov, R. R. (2006). Reducing the dimensionality
+    of data with neural networks. Science, 313, 504-507.
+
+    Kingma, D. P. & Welling, M. (2014). Auto-encoding variational Bayes.
+    ICLR.
+
+    Examples
+    --------
+    >>> from skdbn import DBNAutoencoder
+    >>> from skdbn.datasets import load_digits_01
+    >>> X, _ = load_digits_01(return_X_y=True)
+    >>> X_train, X_test = X[:1000], X[1000:]
+    >>> ae = DBNAutoencoder(hidden_layer_sizes=(64, 10), n_epochs=3, batch_size=20,
+    ...                     learning_rate_init=0.01, max_iter=10,
+    ...                     random_state=0).fit(X_train)
+    >>> codes = ae.transform(X_test)
+    >>> codes.shape, ae.inverse_transform(codes).shape
+    ((797, 10), (797, 64))
+    >>> list(ae.get_feature_names_out()[:2])
+    ['dbnautoencoder0', 'dbnautoencoder1']
+    >>> bool(-ae.score(X_test) < 3.0)  # squared error per image, of up to 64
+    True
+    """
+
+    _parameter_constraints = {
+        **{
+            name: _RBMStackBase._parameter_constraints[name]
+            for name in PRETRAINING_PARAMETERS
+        },
+        "hidden_units": [StrOptions(set(UNIT_TYPES) | {"auto"}), "array-like"],
+        "visible_units": [StrOptions(set(STACK_CLASSES))],
+        "learn_variance": ["boolean"],
+        "pretrain": ["boolean"],
+        "variational": ["boolean"],
+        "kl_weight": [Interval(Real, 0, None, closed="left")],
+        "kl_warmup_epochs": [Interval(Integral, 0, None, closed="left")],
+        "solver": [StrOptions({"adam", "sgd"})],
+        "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "warm_start": ["boolean"],
+    }
+
+    def __init__(
+        self,
+        hidden_layer_sizes=(100, 30),
+        *,
+        visible_units="bernoulli",
+        hidden_units="auto",
+        learning_rate="auto",
+        n_epochs=10,
+        batch_size=100,
+        cd_steps=1,
+        persistent=False,
+        momentum=0.9,
+        initial_momentum=0.5,
+        momentum_ramp_epochs=5,
+        weight_decay=2e-4,
+        sparsity_target=0.1,
+        sparsity_cost=0.0,
+        learn_variance=False,
+        pretrain=True,
+        variational=False,
+        kl_weight=1.0,
+        kl_warmup_epochs=10,
+        solver="adam",
+        learning_rate_init=1e-3,
+        alpha=1e-4,
+        max_iter=200,
+        tol=1e-4,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        warm_start=False,
+        random_state=None,
+        verbose=0,
+    ):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.visible_units = visible_units
+        self.hidden_units = hidden_units
+        self.learning_rate = learning_rate
+        self.n_epochs = n_epochs
+        self.batch_size = batch_size
+        self.cd_steps = cd_steps
+        self.persistent = persistent
+        self.momentum = momentum
+        self.initial_momentum = initial_momentum
+        self.momentum_ramp_epochs = momentum_ramp_epochs
+        self.weight_decay = weight_decay
+        self.sparsity_target = sparsity_target
+        self.sparsity_cost = sparsity_cost
+        self.learn_variance = learn_variance
+        self.pretrain = pretrain
+        self.variational = variational
+        self.kl_weight = kl_weight
+        self.kl_warmup_epochs = kl_warmup_epochs
+        self.solver = solver
+        self.learning_rate_init = learning_rate_init
+        self.alpha = alpha
+        self.max_iter = max_iter
+        self.tol = tol
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.warm_start = warm_start
+        self.random_state = random_state
+        self.verbose = verbose
+
+    # --------------------------------------------------------------- fitting
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Pre-train the stack, unroll it and fine-tune the autoencoder on ``X``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data: in ``[0, 1]`` for Bernoulli visible units,
+            standardised for Gaussian ones. float32 input is trained in
+            float32.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : object
+            The fitted autoencoder.
+        """
+        first = not (self.warm_start and hasattr(self, "_network"))
+        if not first and self._network.variational != self.variational:
+            raise ValueError(
+                "warm_start cannot change variational: refit with warm_start=False."
+            )
+        X = self._validate_training_data(X, reset=first)
+        rng = check_random_state(self.random_state)
+        if first:
+            self._initialize(rng)
+        X_train, X_val = self._split_early_stopping(X)
+        if first:
+            self._initialize_network(X_train, X_val)
+        self._fine_tune(X_train, X_val)
+        return self
+
+    def _validate_training_data(self, X, reset):
+        dtype = [np.float64, np.float32] if reset else self._network.dtype
+        X = validate_data(
+            self, X, accept_sparse=["csr", "csc"], dtype=dtype, reset=reset
+        )
+        if sp.issparse(X):
+            X = X.tocsr()
+        get_unit_type(self.visible_units).check_visible_input(X, type(self).__name__)
+        return X
+
+    def _initialize(self, rng):
+        """Reset the fitted state before a fresh (not warm-started) fit."""
+        self.loss_curve_ = []
+        self.kl_curve_ = [] if self.variational else None
+        self.validation_scores_ = [] if self.early_stopping else None
+        self.best_validation_score_ = -np.inf if self.early_stopping else None
+        self.best_loss_ = None if self.early_stopping else np.inf
+        self.n_iter_ = 0
+        self.t_ = 0
+        self._no_improvement_count = 0
+        seeds = rng.randint(np.iinfo(np.int32).max, size=2)
+        self._pretrain_seed = int(seeds[0])
+        self._rng = np.random.default_rng(seeds[1])
+
+    def _split_early_stopping(self, X):
+        if not self.early_stopping:
+            return X, None
+        n_val = int(np.ceil(self.validation_fraction * X.shape[0]))
+        if n_val < 2 or X.shape[0] - n_val < 1:
+            raise ValueError(
+                f"early_stopping with validation_fraction={self.validation_fraction}"
+                f" needs more than {X.shape[0]} samples: the validation set would "
+                f"have {n_val} (at least 2 are needed)."
+            )
+        X_train, X_val = train_test_split(
+            X, test_size=n_val, random_state=self._pretrain_seed
+        )
+        return X_train, X_val
+
+    def _hidden_units(self):
+        """``hidden_units`` with ``"auto"`` resolved: binary, then linear on top."""
+        if isinstance(self.hidden_units, str) and self.hidden_units == "auto":
+            n_layers = len(_RBMStackBase._layer_sizes(self))
+            return ["bernoulli"] * (n_layers - 1) + ["gaussian"]
+        return self.hidden_units
+
+    def _make_stack(self):
+        """The unfitted stack that pre-trains (or would pre-train) the network."""
+        stack_class = STACK_CLASSES[self.visible_units]
+        params = {name: getattr(self, name) for name in PRETRAINING_PARAMETERS}
+        params["hidden_units"] = self._hidden_units()
+        params["random_state"] = self._pretrain_seed
+        if stack_class is GaussianRBMStack:
+            params["learn_variance"] = self.learn_variance
+        stack = stack_class(**params)
+        stack._validate_params()
+        return stack
+
+    def _initialize_network(self, X, X_val):
+        stack = self._make_stack()
+        sizes = stack._layer_sizes()
+        units = stack._per_layer("hidden_units", len(sizes))
+        if self.pretrain:
+            with warnings.catch_warnings():
+                # Already said by _validate_training_data, about all of X.
+                warnings.simplefilter("ignore", DataRangeWarning)
+                stack._validate_input(X, reset=True, owner=self)
+            stack._fit_layers(X, X_val, check_random_state(self._pretrain_seed))
+            self.stack_ = stack
+            self._network = AutoencoderNetwork.from_layers(
+                stack.layers_, self.visible_units, self.variational
+            )
+        else:
+            self.stack_ = None
+            activations = [get_unit_type(u).network_activation for u in units]
+            self._network = AutoencoderNetwork.initialize(
+                [X.shape[1], *sizes],
+                activations,
+                self.visible_units,
+                self._rng,
+                X.dtype,
+                self.variational,
+            )
+        if self.solver == "adam":
+            self._optimizer = AdamOptimizer(learning_rate=self.learning_rate_init)
+        else:
+            self._optimizer = SGDOptimizer(
+                learning_rate=self.learning_rate_init, momentum=self.momentum
+            )
+
+    def _kl_weight_at(self, epoch):
+        """The KL weight of fine-tuning epoch ``epoch`` (0-based), warm-up included."""
+        if self.kl_warmup_epochs and epoch < self.kl_warmup_epochs:
+            return self.kl_weight * (epoch + 1) / self.kl_warmup_epochs
+        return self.kl_weight
+
+    def _fine_tune(self, X, X_val):
+        network, optimizer = self._network, self._optimizer
+        params = network.parameters
+        n_samples = X.shape[0]
+        batch_size = min(self.batch_size, n_samples)
+        n_batches = -(-n_samples // batch_size)
+        best_params = None
+        stopped = False
+        for _ in range(self.max_iter):
+            start = time.perf_counter()
+            kl_weight = self._kl_weight_at(self.n_iter_) if self.variational else 0.0
+            warming_up = self.variational and kl_weight < self.kl_weight
+            snapshot = [p.copy() for p in params]
+            order = self._rng.permutation(n_samples)
+            total_loss = total_kl = 0.0
+            try:
+                with np.errstate(over="ignore", invalid="ignore"):
+                    for batch in gen_even_slices(n_samples, n_batches):
+                        rows = order[batch]
+                        noise = None
+                        if network.variational:
+                            noise = self._rng.standard_normal(
+                                (len(rows), network.n_components), dtype=network.dtype
+                            )
+                        loss, parts, grads = network.loss_and_gradients(
+                            X[rows], kl_weight=kl_weight, alpha=self.alpha, noise=noise
+                        )
+                        optimizer.update(params, grads)
+                        total_loss += loss * len(rows)
+                        total_kl += parts["kl"] * len(rows)
+            except KeyboardInterrupt:
+                warnings.warn(
+                    f"Fine-tuning interrupted by the user during epoch "
+                    f"{self.n_iter_ + 1}; keeping the weights reached so far.",
+                    UserWarning,
+                    stacklevel=3,
+                )
+                stopped = True
+                break
+            if not (
+                np.isfinite(total_loss) and all(np.isfinite(p).all() for p in params)
+            ):
+                for param, saved in zip(params, snapshot, strict=True):
+                    param[...] = saved
+                warnings.warn(
+                    f"Fine-tuning diverged in epoch {self.n_iter_ + 1} (the loss or "
+                    "the weights became inf or NaN); the weights were restored to "
+                    "the end of the previous epoch and fine-tuning stopped. Lower "
+                    "learning_rate_init, or scale the input.",
+                    ConvergenceWarning,
+                    stacklevel=3,
+                )
+                stopped = True
+                break
+            self.n_iter_ += 1
+            self.t_ += n_samples
+            self.loss_curve_.append(total_loss / n_samples)
+            if self.variational:
+                self.kl_curve_.append(total_kl / n_samples)
+            if X_val is not None:
+                score = self._validation_score(X_val)
+                if self.validation_scores_ is None:  # early_stopping turned on
+                    self.validation_scores_, self.best_validation_score_ = [], -np.inf
+                self.validation_scores_.append(score)
+                improved = score > self.best_validation_score_ + self.tol
+                if score > self.best_validation_score_:
+                    self.best_validation_score_ = score
+                    best_params = [p.copy() for p in params]
+            elif warming_up:
+                improved = True  # the loss changes with the KL weight
+                self.best_loss_ = self.loss_curve_[-1]
+            else:
+                best = np.inf if self.best_loss_ is None else self.best_loss_
+                improved = self.loss_curve_[-1] < best - self.tol
+                self.best_loss_ = min(best, self.loss_curve_[-1])
+            self._no_improvement_count = (
+                0 if improved else self._no_improvement_count + 1
+            )
+            if self.verbose:
+                self._print_progress(kl_weight, time.perf_counter() - start)
+            if self._no_improvement_count >= self.n_iter_no_change:
+                stopped = True
+                if self.verbose:
+                    print(
+                        f"[fine-tuning] no improvement of more than tol={self.tol} "
+                        f"in {self.n_iter_no_change} epochs; stopping.",
+                        flush=True,
+                    )
+                break
+        if not stopped:
+            warnings.warn(
+                f"Fine-tuning stopped at max_iter={self.max_iter} epochs without "
+                "converging; raise max_iter for a better fit.",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
+        if best_params is not None:
+            for param, best in zip(params, best_params, strict=True):
+                param[...] = best
+
+    def _validation_score(self, X_val):
+        if self.variational:
+            return float(np.mean(self._elbo(X_val)))
+        return self._score(X_val)
+
+    def _print_progress(self, kl_weight, seconds):
+        parts = [
+            f"[fine-tuning] epoch {self.n_iter_:>3}/{self.max_iter}",
+            f"loss {self.loss_curve_[-1]:.5f}",
+        ]
+        if self.variational:
+            parts.append(f"KL {self.kl_curve_[-1]:.5f} (weight {kl_weight:.3g})")
+        if self.early_stopping and self.validation_scores_:
+            parts.append(f"validation score {self.validation_scores_[-1]:.5f}")
+        parts.append(f"{seconds:.2f}s")
+        print(", ".join(parts), flush=True)
+
+    # ------------------------------------------------------------ transforms
+
+    @property
+    def coefs_(self):
+        """Fine-tuned weight matrices, encoder first, output layer last."""
+        return self._network.weights
+
+    @property
+    def intercepts_(self):
+        """Fine-tuned bias vectors, one per layer."""
+        return self._network.biases
+
+    @property
+    def n_components_(self):
+        """Size of the code."""
+        return self._network.n_components
+
+    @property
+    def _n_features_out(self):
+        return self._network.n_components
+
+    def _check_input(self, X):
+        check_is_fitted(self, "_network")
+        return validate_prediction_input(self, X)
+
+    def transform(self, X):
+        """Encode ``X``: the code of each sample (the posterior mean if variational).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Data to encode.
+
+        Returns
+        -------
+        codes : ndarray of shape (n_samples, n_components_)
+            The fine-tuned encoder's output.
+        """
+        return self._network.encode(self._check_input(X))
+
+    def inverse_transform(self, X):
+        """Decode codes to reconstructions, ``E[x | code]``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_components_)
+            Codes, e.g. the output of ``transform``.
+
+        Returns
+        -------
+        X_original : ndarray of shape (n_samples, n_features_in_)
+            The decoder's means: probabilities for Bernoulli visible units,
+            real values for Gaussian ones.
+        """
+        check_is_fitted(self, "_network")
+        X = check_array(X, dtype=[np.float64, np.float32])
+        if X.shape[1] != self.n_components_:
+            raise ValueError(
+                f"X has {X.shape[1]} features, but {type(self).__name__} expects "
+                f"{self.n_components_} (the size of its code) as input to "
+                "inverse_transform."
+            )
+        return self._network.decode(X)
+
+    def _score(self, X):
+        reconstruction = self._network.decode(self._network.encode(X))
+        diff = reconstruction - _dense(X)
+        return -float(np.einsum("ij,ij->", diff, diff)) / X.shape[0]
+
+    def score(self, X, y=None):
+        """Compute minus the mean squared reconstruction error of ``X``.
+
+        ``-mean_i sum_j (x_ij - x_hat_ij)**2`` with ``x_hat =
+        inverse_transform(transform(X))``: the squared error summed over the
+        features and averaged over the samples (the measure of Hinton &
+        Salakhutdinov 2006); higher is better.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Data to reconstruct.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        score : float
+            Minus the mean squared reconstruction error per sample.
+        """
+        return self._score(self._check_input(X))
+
+    def _elbo(self, X, n_draws=0, rng=None):
+        network = self._network
+        mean, log_var = network.encode(X, return_log_var=True)
+        kl = gaussian_kl(mean, log_var)
+        constant = OUTPUTS[self.visible_units][2] * X.shape[1]
+        if n_draws == 0:
+            log_lik = -network.reconstruction_loss(network.decode_logits(mean), X)
+        else:
+            std = np.exp(0.5 * log_var)
+            log_lik = np.zeros(X.shape[0], dtype=np.float64)
+            for _ in range(n_draws):
+                noise = rng.standard_normal(mean.shape, dtype=mean.dtype)
+                logits = network.decode_logits(mean + std * noise)
+                log_lik -= network.reconstruction_loss(logits, X)
+            log_lik /= n_draws
+        return log_lik - constant - kl
+
+    @available_if(_is_variational)
+    def score_samples(self, X, n_draws=0, random_state=None):
+        """Evidence lower bound (ELBO) of each sample, in nats.
+
+        ``E_q[log p(x | z)] - KL(q(z | x) || N(0, I))``, with ``q`` the
+        encoder's posterior and ``p(x | z)`` the decoder's Bernoulli (cross-
+        entropy) or unit-variance Gaussian likelihood; a lower bound of
+        ``log p(x)`` up to the caveat of the Notes for grey levels. By
+        default the expectation is approximated by the likelihood of the
+        posterior mean, which is deterministic (the same sample always gets
+        the same score); ``n_draws`` codes drawn from ``q`` give the
+        unbiased Monte-Carlo estimate instead.
+
+        Only for ``variational=True``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Data to score.
+        n_draws : int, default=0
+            Codes drawn per sample for the Monte-Carlo estimate; 0 uses the
+            posterior mean.
+        random_state : int, RandomState instance or None, default=None
+            Seed of the draws.
+
+        Returns
+        -------
+        elbo : ndarray of shape (n_samples,)
+            The ELBO of each sample; higher is better.
+        """
+        X = self._check_input(X)
+        if not isinstance(n_draws, Integral) or n_draws < 0:
+            raise ValueError(f"n_draws must be an integer >= 0, got {n_draws!r}.")
+        rng = None
+        if n_draws:
+            seed = check_random_state(random_state).randint(np.iinfo(np.int32).max)
+            rng = np.random.default_rng(seed)
+        return self._elbo(X, int(n_draws), rng)
+
+    @available_if(_is_variational)
+    def sample(self, n_samples=1, random_state=None):
+        """Generate data: codes drawn from the prior ``N(0, I)``, then decoded.
+
+        Only for ``variational=True``.
+
+        Parameters
+        ----------
+        n_samples : int, default=1
+            Number of samples.
+        random_state : int, RandomState instance or None, default=None
+            Seed of the codes.
+
+        Returns
+        -------
+        X : ndarray of shape (n_samples, n_features_in_)
+            The decoder's means ``E[x | z]`` (probabilities for Bernoulli
+            visible units).
+        """
+        check_is_fitted(self, "_network")
+        if not isinstance(n_samples, Integral) or n_samples < 1:
+            raise ValueError(f"n_samples must be an integer >= 1, got {n_samples!r}.")
+        seed = check_random_state(random_state).randint(np.iinfo(np.int32).max)
+        rng = np.random.default_rng(seed)
+        network = self._network
+        codes = rng.standard_normal((n_samples, network.n_components))
+        return network.decode(codes.astype(network.dtype))
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        return tags
