@@ -13,7 +13,6 @@ Only the hidden activations (``ACTIVATIONS``) and the optimisers come from
 ``_network.py``.
 """
 
-import time
 import warnings
 from numbers import Integral, Real
 
@@ -25,14 +24,14 @@ from sklearn.base import (
     TransformerMixin,
     _fit_context,
 )
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
-from sklearn.utils import check_array, check_random_state, gen_even_slices
+from sklearn.utils import check_array, check_random_state
 from sklearn.utils._available_if import available_if
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._dbn import PRETRAINING_PARAMETERS, STACK_CLASSES
+from ._fine_tuning import FineTuningMixin
 from ._network import ACTIVATIONS, AdamOptimizer, SGDOptimizer
 from ._serialization import PlainStateMixin
 from ._stack import GaussianRBMStack, _RBMStackBase
@@ -436,7 +435,11 @@ def _is_variational(estimator):
 
 
 class DBNAutoencoder(
-    PlainStateMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
+    PlainStateMixin,
+    FineTuningMixin,
+    ClassNamePrefixFeaturesOutMixin,
+    TransformerMixin,
+    BaseEstimator,
 ):
     """Deep autoencoder pre-trained as a stack of RBMs, optionally variational.
 
@@ -852,120 +855,49 @@ class DBNAutoencoder(
 
     def _fine_tune(self, X, X_val):
         network, optimizer = self._network, self._optimizer
-        params = network.parameters
-        n_samples = X.shape[0]
-        batch_size = min(self.batch_size, n_samples)
-        n_batches = -(-n_samples // batch_size)
-        best_params = None
-        stopped = False
-        for _ in range(self.max_iter):
-            start = time.perf_counter()
+
+        def step(rows):
             kl_weight = self._kl_weight_at(self.n_iter_) if self.variational else 0.0
-            warming_up = self.variational and kl_weight < self.kl_weight
-            snapshot = [p.copy() for p in params]
-            order = self._rng.permutation(n_samples)
-            total_loss = total_kl = 0.0
-            try:
-                with np.errstate(over="ignore", invalid="ignore"):
-                    for batch in gen_even_slices(n_samples, n_batches):
-                        rows = order[batch]
-                        noise = None
-                        if network.variational:
-                            noise = self._rng.standard_normal(
-                                (len(rows), network.n_components), dtype=network.dtype
-                            )
-                        loss, parts, grads = network.loss_and_gradients(
-                            X[rows], kl_weight=kl_weight, alpha=self.alpha, noise=noise
-                        )
-                        optimizer.update(params, grads)
-                        total_loss += loss * len(rows)
-                        total_kl += parts["kl"] * len(rows)
-            except KeyboardInterrupt:
-                warnings.warn(
-                    f"Fine-tuning interrupted by the user during epoch "
-                    f"{self.n_iter_ + 1}; keeping the weights reached so far.",
-                    UserWarning,
-                    stacklevel=3,
+            noise = None
+            if network.variational:
+                noise = self._rng.standard_normal(
+                    (len(rows), network.n_components), dtype=network.dtype
                 )
-                stopped = True
-                break
-            if not (
-                np.isfinite(total_loss) and all(np.isfinite(p).all() for p in params)
-            ):
-                for param, saved in zip(params, snapshot, strict=True):
-                    param[...] = saved
-                warnings.warn(
-                    f"Fine-tuning diverged in epoch {self.n_iter_ + 1} (the loss or "
-                    "the weights became inf or NaN); the weights were restored to "
-                    "the end of the previous epoch and fine-tuning stopped. Lower "
-                    "learning_rate_init, or scale the input.",
-                    ConvergenceWarning,
-                    stacklevel=3,
-                )
-                stopped = True
-                break
-            self.n_iter_ += 1
-            self.t_ += n_samples
-            self.loss_curve_.append(total_loss / n_samples)
-            if self.variational:
-                self.kl_curve_.append(total_kl / n_samples)
-            if X_val is not None:
-                score = self._validation_score(X_val)
-                if self.validation_scores_ is None:  # early_stopping turned on
-                    self.validation_scores_, self.best_validation_score_ = [], -np.inf
-                self.validation_scores_.append(score)
-                improved = score > self.best_validation_score_ + self.tol
-                if score > self.best_validation_score_:
-                    self.best_validation_score_ = score
-                    best_params = [p.copy() for p in params]
-            elif warming_up:
-                improved = True  # the loss changes with the KL weight
-                self.best_loss_ = self.loss_curve_[-1]
-            else:
-                best = np.inf if self.best_loss_ is None else self.best_loss_
-                improved = self.loss_curve_[-1] < best - self.tol
-                self.best_loss_ = min(best, self.loss_curve_[-1])
-            self._no_improvement_count = (
-                0 if improved else self._no_improvement_count + 1
+            loss, parts, grads = network.loss_and_gradients(
+                X[rows], kl_weight=kl_weight, alpha=self.alpha, noise=noise
             )
-            if self.verbose:
-                self._print_progress(kl_weight, time.perf_counter() - start)
-            if self._no_improvement_count >= self.n_iter_no_change:
-                stopped = True
-                if self.verbose:
-                    print(
-                        f"[fine-tuning] no improvement of more than tol={self.tol} "
-                        f"in {self.n_iter_no_change} epochs; stopping.",
-                        flush=True,
-                    )
-                break
-        if not stopped:
-            warnings.warn(
-                f"Fine-tuning stopped at max_iter={self.max_iter} epochs without "
-                "converging; raise max_iter for a better fit.",
-                ConvergenceWarning,
-                stacklevel=3,
-            )
-        if best_params is not None:
-            for param, best in zip(params, best_params, strict=True):
-                param[...] = best
+            optimizer.update(network.parameters, grads)
+            return loss, {"kl": parts["kl"]}
+
+        def warming_up():
+            # The epoch just finished is number n_iter_ - 1 (from 0).
+            weight = self._kl_weight_at(self.n_iter_ - 1)
+            return self.variational and weight < self.kl_weight
+
+        def kl_quantities(means):
+            if not self.variational:
+                return []
+            weight = self._kl_weight_at(self.n_iter_ - 1)
+            return [("KL", means["kl"], ".5f"), ("KL weight", weight, ".3g")]
+
+        history = self._run_fine_tuning(
+            X.shape[0],
+            network.parameters,
+            step,
+            epochs=self.max_iter,
+            validation_score=(
+                None if X_val is None else lambda: self._validation_score(X_val)
+            ),
+            warming_up=warming_up,
+            extra_quantities=kl_quantities,
+        )
+        if self.variational:
+            self.kl_curve_.extend(means["kl"] for means in history)
 
     def _validation_score(self, X_val):
         if self.variational:
             return float(np.mean(self._elbo(X_val)))
         return self._score(X_val)
-
-    def _print_progress(self, kl_weight, seconds):
-        parts = [
-            f"[fine-tuning] epoch {self.n_iter_:>3}/{self.max_iter}",
-            f"loss {self.loss_curve_[-1]:.5f}",
-        ]
-        if self.variational:
-            parts.append(f"KL {self.kl_curve_[-1]:.5f} (weight {kl_weight:.3g})")
-        if self.early_stopping and self.validation_scores_:
-            parts.append(f"validation score {self.validation_scores_[-1]:.5f}")
-        parts.append(f"{seconds:.2f}s")
-        print(", ".join(parts), flush=True)
 
     # ------------------------------------------------------------ transforms
 

@@ -7,8 +7,6 @@ encoding, minibatches, early stopping, warm starts and progress reports.
 """
 
 import copy
-import time
-import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -20,17 +18,16 @@ from sklearn.base import (
     TransformerMixin,
     _fit_context,
 )
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import accuracy_score, r2_score
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import LabelEncoder
-from sklearn.utils import check_random_state, gen_even_slices
+from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ._fine_tuning import FineTuningMixin
 from ._network import AdamOptimizer, FeedForwardNetwork, SGDOptimizer
-from ._progress import EpochClock, epoch_line, minibatches
 from ._rbm import RBMLayer, initial_layer
 from ._serialization import PlainStateMixin
 from ._stack import (
@@ -66,7 +63,7 @@ PRETRAINING_PARAMETERS = (
 )
 
 
-class _BaseDBN(PlainStateMixin, TransformerMixin, BaseEstimator):
+class _BaseDBN(PlainStateMixin, FineTuningMixin, TransformerMixin, BaseEstimator):
     """Pre-training and fine-tuning shared by the classifier and regressor."""
 
     _output_activation = "identity"
@@ -290,117 +287,32 @@ class _BaseDBN(PlainStateMixin, TransformerMixin, BaseEstimator):
 
     def _fine_tune(self, X, Y, X_val, y_val, epochs, incremental):
         network, optimizer = self._network, self._optimizer
-        params = network.parameters
-        n_samples = X.shape[0]
-        batch_size = min(self.batch_size, n_samples)
-        n_batches = -(-n_samples // batch_size)
         dropout = (self.input_dropout, self.dropout)
         if dropout == (0.0, 0.0):
             dropout = None
-        best_params = None
-        stopped = False
-        clock = EpochClock(None if incremental else epochs)
-        self._epochs_this_fit = 0
-        for _ in range(epochs):
-            start = time.perf_counter()
-            snapshot = [p.copy() for p in params]
-            order = self._rng.permutation(n_samples)
-            total_loss = 0.0
-            try:
-                # A diverging fit makes infs and NaNs: checked after the epoch.
-                with np.errstate(over="ignore", invalid="ignore"):
-                    slices = gen_even_slices(n_samples, n_batches)
-                    for batch in minibatches(
-                        slices, n_batches, "fine-tuning", self.verbose
-                    ):
-                        rows = order[batch]
-                        # One step; the L2 penalty rides on the optimiser's
-                        # pass over the weights.
-                        loss = network.train_step(
-                            X[rows],
-                            Y[rows],
-                            optimizer,
-                            alpha=self.alpha,
-                            dropout=dropout,
-                            rng=self._rng,
-                        )
-                        total_loss += loss * len(rows)
-            except KeyboardInterrupt:
-                warnings.warn(
-                    f"Fine-tuning interrupted by the user during epoch "
-                    f"{self.n_iter_ + 1}; keeping the weights reached so far.",
-                    UserWarning,
-                    stacklevel=3,
-                )
-                break
-            if not (
-                np.isfinite(total_loss) and all(np.isfinite(p).all() for p in params)
-            ):
-                for param, saved in zip(params, snapshot, strict=True):
-                    param[...] = saved
-                warnings.warn(
-                    f"Fine-tuning diverged in epoch {self.n_iter_ + 1} (the loss or "
-                    "the weights became inf or NaN); the weights were restored to "
-                    "the end of the previous epoch and fine-tuning stopped. Lower "
-                    "learning_rate_init, or scale the input.",
-                    ConvergenceWarning,
-                    stacklevel=3,
-                )
-                stopped = True
-                break
-            self.n_iter_ += 1
-            self.t_ += n_samples
-            self.loss_curve_.append(total_loss / n_samples)
-            if X_val is not None:
-                score = self._validation_score(X_val, y_val)
-                if self.validation_scores_ is None:  # early_stopping turned on
-                    self.validation_scores_, self.best_validation_score_ = [], -np.inf
-                self.validation_scores_.append(score)
-                improved = score > self.best_validation_score_ + self.tol
-                if score > self.best_validation_score_:
-                    self.best_validation_score_ = score
-                    best_params = [p.copy() for p in params]
-            else:
-                best = np.inf if self.best_loss_ is None else self.best_loss_
-                improved = self.loss_curve_[-1] < best - self.tol
-                self.best_loss_ = min(best, self.loss_curve_[-1])
-            self._no_improvement_count = (
-                0 if improved else self._no_improvement_count + 1
-            )
-            self._epochs_this_fit += 1
-            if self.verbose:
-                self._print_progress(clock, time.perf_counter() - start)
-            if not incremental and self._no_improvement_count >= self.n_iter_no_change:
-                stopped = True
-                if self.verbose:
-                    print(
-                        f"[fine-tuning] no improvement of more than tol={self.tol} "
-                        f"in {self.n_iter_no_change} epochs; stopping.",
-                        flush=True,
-                    )
-                break
-        else:
-            if not incremental and not stopped:
-                warnings.warn(
-                    f"Fine-tuning stopped at max_iter={self.max_iter} epochs without "
-                    "converging; raise max_iter for a better fit.",
-                    ConvergenceWarning,
-                    stacklevel=3,
-                )
-        if best_params is not None:
-            for param, best in zip(params, best_params, strict=True):
-                param[...] = best
 
-    def _print_progress(self, clock, seconds):
-        quantities = [("loss", self.loss_curve_[-1], ".5f")]
-        if self.early_stopping and self.validation_scores_:
-            quantities.append(("validation score", self.validation_scores_[-1], ".5f"))
-        clock.add(seconds)
-        eta = clock.eta(self._epochs_this_fit)
-        line = epoch_line(
-            "fine-tuning", self.n_iter_, clock.n_epochs, quantities, seconds, eta
+        def step(rows):
+            # The L2 penalty rides on the optimiser's pass over the weights.
+            loss = network.train_step(
+                X[rows],
+                Y[rows],
+                optimizer,
+                alpha=self.alpha,
+                dropout=dropout,
+                rng=self._rng,
+            )
+            return loss, {}
+
+        self._run_fine_tuning(
+            X.shape[0],
+            network.parameters,
+            step,
+            epochs=epochs,
+            incremental=incremental,
+            validation_score=(
+                None if X_val is None else lambda: self._validation_score(X_val, y_val)
+            ),
         )
-        print(line, flush=True)
 
     # ------------------------------------------------------------ prediction
 

@@ -9,7 +9,12 @@ import numpy as np
 import pytest
 from sklearn.exceptions import ConvergenceWarning
 
-from skdbn import BernoulliRBMStack, DBNClassifier, GaussianRBMStack
+from skdbn import (
+    BernoulliRBMStack,
+    DBNAutoencoder,
+    DBNClassifier,
+    GaussianRBMStack,
+)
 from skdbn._progress import EpochClock, epoch_line, format_duration
 
 LINE = re.compile(
@@ -45,6 +50,7 @@ def test_epoch_line_layout():
         BernoulliRBMStack((6, 4), n_epochs=2, verbose=1, random_state=0),
         GaussianRBMStack((6,), n_epochs=2, verbose=1, random_state=0),
         DBNClassifier((6,), n_epochs=2, max_iter=2, verbose=1, random_state=0),
+        DBNAutoencoder((6, 3), n_epochs=2, max_iter=2, verbose=1, random_state=0),
     ],
     ids=lambda e: type(e).__name__,
 )

@@ -1,0 +1,197 @@
+"""The epoch loop of back-propagation fine-tuning, shared by the estimators.
+
+``DBNClassifier``, ``DBNRegressor`` and ``DBNAutoencoder`` fine-tune a
+network the same way: shuffled minibatches, one optimiser step each, then
+per epoch the loss curve, early stopping on a held-out score or on the
+training loss, a restore and a ``ConvergenceWarning`` if the weights run
+away, a usable model after Ctrl-C, progress lines and a
+``ConvergenceWarning`` at ``max_iter``. ``FineTuningMixin`` is that loop;
+each estimator supplies only its minibatch step and its validation score.
+"""
+
+import time
+import warnings
+
+import numpy as np
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import gen_even_slices
+
+from ._progress import EpochClock, epoch_line, minibatches
+
+
+class FineTuningMixin:
+    """Fine-tuning epochs over the fitted state of a scikit-learn estimator.
+
+    The estimator has the parameters ``batch_size``, ``max_iter``, ``tol``,
+    ``n_iter_no_change``, ``early_stopping`` and ``verbose``, the fitted
+    attributes ``n_iter_``, ``t_``, ``loss_curve_``, ``validation_scores_``,
+    ``best_validation_score_``, ``best_loss_`` and ``_no_improvement_count``
+    (set up before the first call) and a ``numpy.random.Generator`` ``_rng``.
+    """
+
+    def _run_fine_tuning(
+        self,
+        n_samples,
+        params,
+        step,
+        *,
+        epochs,
+        incremental=False,
+        validation_score=None,
+        warming_up=None,
+        extra_quantities=None,
+    ):
+        """Run up to ``epochs`` epochs of minibatch steps.
+
+        Parameters
+        ----------
+        n_samples : int
+            Number of training rows.
+        params : list of ndarray
+            The arrays the steps update in place (snapshotted to undo a
+            diverging epoch, and to keep the best epoch's weights).
+        step : callable
+            ``step(rows) -> (loss, extras)``: one optimiser step on the
+            training rows ``rows``; ``loss`` is their mean loss and
+            ``extras`` a dict of other mean quantities to average over the
+            epoch (may be empty).
+        epochs : int
+            Epochs to run at most.
+        incremental : bool, default=False
+            ``partial_fit``: no early stopping, no ``max_iter`` warning.
+        validation_score : callable, default=None
+            ``validation_score() -> float`` (higher is better) for early
+            stopping; None stops on the training loss.
+        warming_up : callable, default=None
+            ``warming_up() -> bool``: while True, the loss is not comparable
+            from epoch to epoch (a KL weight is rising) and no epoch counts
+            as one without improvement.
+        extra_quantities : callable, default=None
+            ``extra_quantities(means) -> list of (name, value, format)`` to
+            print after the loss, given the epoch's means of ``extras``.
+
+        Returns
+        -------
+        means : list of dict
+            The epoch means of ``extras``, one dict per epoch run.
+        """
+        batch_size = min(self.batch_size, n_samples)
+        n_batches = -(-n_samples // batch_size)
+        clock = EpochClock(None if incremental else epochs)
+        best_params, stopped, history = None, False, []
+        for epochs_run in range(1, epochs + 1):
+            start = time.perf_counter()
+            snapshot = [p.copy() for p in params]
+            order = self._rng.permutation(n_samples)
+            total_loss, totals = 0.0, {}
+            try:
+                # A diverging fit makes infs and NaNs: checked after the epoch.
+                with np.errstate(over="ignore", invalid="ignore"):
+                    slices = gen_even_slices(n_samples, n_batches)
+                    for batch in minibatches(
+                        slices, n_batches, "fine-tuning", self.verbose
+                    ):
+                        rows = order[batch]
+                        loss, extras = step(rows)
+                        total_loss += loss * len(rows)
+                        for name, value in extras.items():
+                            totals[name] = totals.get(name, 0.0) + value * len(rows)
+            except KeyboardInterrupt:
+                warnings.warn(
+                    f"Fine-tuning interrupted by the user during epoch "
+                    f"{self.n_iter_ + 1}; keeping the weights reached so far.",
+                    UserWarning,
+                    stacklevel=4,
+                )
+                stopped = True
+                break
+            if not (
+                np.isfinite(total_loss) and all(np.isfinite(p).all() for p in params)
+            ):
+                for param, saved in zip(params, snapshot, strict=True):
+                    param[...] = saved
+                warnings.warn(
+                    f"Fine-tuning diverged in epoch {self.n_iter_ + 1} (the loss or "
+                    "the weights became inf or NaN); the weights were restored to "
+                    "the end of the previous epoch and fine-tuning stopped. Lower "
+                    "learning_rate_init, or scale the input.",
+                    ConvergenceWarning,
+                    stacklevel=4,
+                )
+                stopped = True
+                break
+            self.n_iter_ += 1
+            self.t_ += n_samples
+            self.loss_curve_.append(total_loss / n_samples)
+            means = {name: total / n_samples for name, total in totals.items()}
+            history.append(means)
+            improved, improved_weights = self._record_improvement(
+                validation_score, warming_up
+            )
+            if improved_weights:
+                best_params = [p.copy() for p in params]
+            self._no_improvement_count = (
+                0 if improved else self._no_improvement_count + 1
+            )
+            if self.verbose:
+                seconds = time.perf_counter() - start
+                clock.add(seconds)
+                quantities = [("loss", self.loss_curve_[-1], ".5f")]
+                if extra_quantities is not None:
+                    quantities += extra_quantities(means)
+                if self.early_stopping and self.validation_scores_:
+                    quantities.append(
+                        ("validation score", self.validation_scores_[-1], ".5f")
+                    )
+                eta = clock.eta(epochs_run)
+                print(
+                    epoch_line(
+                        "fine-tuning",
+                        self.n_iter_,
+                        clock.n_epochs,
+                        quantities,
+                        seconds,
+                        eta,
+                    ),
+                    flush=True,
+                )
+            if not incremental and self._no_improvement_count >= self.n_iter_no_change:
+                stopped = True
+                if self.verbose:
+                    print(
+                        f"[fine-tuning] no improvement of more than tol={self.tol} "
+                        f"in {self.n_iter_no_change} epochs; stopping.",
+                        flush=True,
+                    )
+                break
+        if not incremental and not stopped:
+            warnings.warn(
+                f"Fine-tuning stopped at max_iter={self.max_iter} epochs without "
+                "converging; raise max_iter for a better fit.",
+                ConvergenceWarning,
+                stacklevel=4,
+            )
+        if best_params is not None:
+            for param, best in zip(params, best_params, strict=True):
+                param[...] = best
+        return history
+
+    def _record_improvement(self, validation_score, warming_up):
+        """Update the best score or loss; ``(improved, keep these weights)``."""
+        if validation_score is not None:
+            score = validation_score()
+            if self.validation_scores_ is None:  # early_stopping turned on
+                self.validation_scores_, self.best_validation_score_ = [], -np.inf
+            self.validation_scores_.append(score)
+            improved = score > self.best_validation_score_ + self.tol
+            best = score > self.best_validation_score_
+            if best:
+                self.best_validation_score_ = score
+            return improved, best
+        if warming_up is not None and warming_up():
+            # The loss changes with the KL weight: nothing to compare yet.
+            self.best_loss_ = self.loss_curve_[-1]
+            return True, False
+        best = np.inf if self.best_loss_ is None else self.best_loss_
+        self.best_loss_ = min(best, self.loss_curve_[-1])
+        return self.loss_curve_[-1] < best - self.tol, False
