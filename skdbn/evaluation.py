@@ -204,6 +204,12 @@ def _validate_visible_data(layer, X, function_name):
 def log_likelihood_exact(layer, X, *, log_partition=None, max_states=2**20):
     """Exact log-probability ``log p(x) = -F(x) - log Z`` of each sample.
 
+    The free energy ``F`` is exact for any RBM; ``log Z`` is exact too when
+    one layer is small enough to enumerate (see
+    :func:`log_partition_exact`), or may be given, e.g. an AIS estimate from
+    :func:`ais_log_partition`. For Gaussian visible units it is a log
+    density.
+
     Parameters
     ----------
     layer : RBMLayer

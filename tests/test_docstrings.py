@@ -43,9 +43,7 @@ IGNORED_FOR_FUNCTIONS = {"SA01"}
 
 #: Docstrings that fail today, with the failing codes, for the owners of the
 #: modules to fix. ``test_known_failures_are_current`` keeps this list honest.
-KNOWN_FAILURES = {
-    "skdbn.evaluation.log_likelihood_exact": {"ES01"},
-}
+KNOWN_FAILURES = {}
 
 
 def _own_members(cls):
