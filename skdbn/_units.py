@@ -13,6 +13,7 @@ import warnings
 
 import numpy as np
 import scipy.sparse as sp
+from scipy.special import expit
 from sklearn.utils.sparsefuncs import mean_variance_axis
 
 #: Largest absolute feature mean or standard deviation that Gaussian visible
@@ -48,11 +49,16 @@ class BernoulliUnits:
     def mean(field, out):
         """Store ``sigmoid(field)`` in ``out`` (which may be ``field``).
 
-        Uses ``1 / (1 + exp(-x))`` in four in-place passes: on float32 this
-        is several times faster than ``scipy.special.expit``. ``exp`` may
+        Uses ``1 / (1 + exp(-x))`` in four in-place passes in float32, where
+        this is several times faster than ``scipy.special.expit``, and
+        ``expit`` in float64, where it is the faster. ``exp`` may
         overflow to ``inf`` for very negative fields, which correctly gives 0;
         callers run under ``np.errstate(over="ignore")``.
         """
+        if out.dtype == np.float64:
+            # scipy's one-pass expit beats four numpy passes in float64 (where
+            # the division is slow), and loses to them in float32.
+            return expit(field, out=out)
         np.negative(field, out=out)
         np.exp(out, out=out)
         out += 1.0
@@ -84,6 +90,12 @@ class BernoulliUnits:
         out : ndarray
             ``out``, holding the (scaled) means.
         """
+        if out.dtype == np.float64:
+            np.subtract(product, negated_bias, out=out)
+            expit(out, out=out)
+            if scale is not None:
+                out *= scale
+            return out
         # Four passes instead of six: adding the bias and negating the field
         # are one subtraction, and the scale rides on the final division.
         np.subtract(negated_bias, product, out=out)
