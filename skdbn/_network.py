@@ -33,6 +33,7 @@ minibatch instead of three.
 """
 
 from collections import namedtuple
+from contextlib import nullcontext
 
 import numpy as np
 import scipy.sparse as sp
@@ -955,10 +956,32 @@ class FeedForwardNetwork:
 #: every pass, which makes the update about twice as fast.
 CHUNK_BYTES = 2**18
 
-#: At most this many elements in one chunk of a BLAS level-1 call: OpenBLAS
-#: runs longer ones on several threads, whose start-up and spinning cost more
-#: than such a call, and fight the thread pool of numpy's own BLAS.
+#: At most this many elements in one chunk of a BLAS level-1 call, when the
+#: BLAS cannot be held to one thread (see ``_single_threaded_blas``): OpenBLAS
+#: runs longer calls on several threads, whose start-up and spinning cost
+#: more than such a call, and fight the thread pool of numpy's own BLAS.
 BLAS_CHUNK_SIZE = 8192
+
+_BLAS_CONTROLLER = None
+
+
+def _single_threaded_blas():
+    """A context that holds every BLAS library to one thread, or None.
+
+    The level-1 calls of an update are memory-bound: one thread streams them
+    as fast as several, without the threads' start-up cost, so chunks need
+    not be kept small to stay single-threaded. Entering it costs about ten
+    microseconds. The controller is built at the first update, once scipy's
+    BLAS is loaded, and never stored on an optimiser (it does not pickle).
+    """
+    global _BLAS_CONTROLLER
+    if _BLAS_CONTROLLER is None:
+        try:
+            from threadpoolctl import ThreadpoolController
+        except ImportError:  # pragma: no cover - scikit-learn depends on it
+            return None
+        _BLAS_CONTROLLER = ThreadpoolController()
+    return _BLAS_CONTROLLER.limit(limits=1, user_api="blas")
 
 
 def _chunks(arrays, *scratch, max_size=None):
@@ -1136,21 +1159,25 @@ class SGDOptimizer(_Optimizer):
         self._check(params, grads, self.velocities, n_decayed)
         if self.velocities is None:
             self.velocities = [np.zeros(p.shape, p.dtype) for p in params]
+        single_thread = _single_threaded_blas()
+        max_size = BLAS_CHUNK_SIZE if single_thread is None else None
         squared_norm = 0.0
-        for i, arrays in enumerate(zip(params, self.velocities, grads, strict=True)):
-            decay = weight_decay if i < n_decayed else 0.0
-            blas = _blas_functions(*arrays[:2])
-            max_size = None if blas is None else BLAS_CHUNK_SIZE
-            for param, velocity, grad, scratch in self._chunks(
-                *arrays, max_size=max_size
+        with single_thread if single_thread is not None else nullcontext():
+            for i, arrays in enumerate(
+                zip(params, self.velocities, grads, strict=True)
             ):
-                if decay:
-                    # The chunk of param is in cache: its norm costs no pass.
-                    squared_norm += _squared_norm(param, blas)
-                if blas is not None:
-                    self._blas_step(blas, param, velocity, grad, scratch, decay)
-                else:
-                    self._numpy_step(param, velocity, grad, scratch, decay)
+                decay = weight_decay if i < n_decayed else 0.0
+                blas = _blas_functions(*arrays[:2])
+                for param, velocity, grad, scratch in self._chunks(
+                    *arrays, max_size=None if blas is None else max_size
+                ):
+                    if decay:
+                        # The chunk of param is in cache: its norm costs no pass.
+                        squared_norm += _squared_norm(param, blas)
+                    if blas is not None:
+                        self._blas_step(blas, param, velocity, grad, scratch, decay)
+                    else:
+                        self._numpy_step(param, velocity, grad, scratch, decay)
         return squared_norm
 
     def _blas_step(self, blas, param, velocity, grad, scratch, decay):
