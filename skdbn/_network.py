@@ -1139,7 +1139,10 @@ class SGDOptimizer(_Optimizer):
             The parameters, e.g. ``network.parameters``; the same arrays, in
             the same order, at every call.
         grads : list of ndarray
-            The gradient of the loss for each parameter; read, not modified.
+            The gradient of the loss for each parameter. With
+            ``weight_decay``, the penalised ones may be overwritten with
+            ``grad + weight_decay * param`` (they are scratch space to the
+            callers, which recompute them at every step).
         weight_decay : float, default=0.0
             Coefficient of an L2 penalty ``0.5 * weight_decay * ||param||^2``
             on each of the first ``n_decayed`` parameters: ``weight_decay *
@@ -1189,11 +1192,12 @@ class SGDOptimizer(_Optimizer):
         ``velocity`` must be contiguous, of the dtype of the BLAS functions,
         or they would be copied and not updated.
         """
-        copy, axpy, scal = blas.copy, blas.axpy, blas.scal
+        axpy, scal = blas.axpy, blas.scal
         lr, momentum = self.learning_rate, self.momentum
         if decay:
-            # grad + decay * param, once, for its two uses below.
-            grad = axpy(param, copy(grad, scratch), a=decay)
+            # grad + decay * param, once, for its two uses below; in the
+            # gradient's own buffer, which saves a copy pass.
+            grad = axpy(param, grad, a=decay)
         scal(momentum, velocity)
         axpy(grad, velocity, a=-lr)
         if self.nesterov:
@@ -1275,7 +1279,10 @@ class AdamOptimizer(_Optimizer):
             The parameters, e.g. ``network.parameters``; the same arrays, in
             the same order, at every call.
         grads : list of ndarray
-            The gradient of the loss for each parameter; read, not modified.
+            The gradient of the loss for each parameter. With
+            ``weight_decay``, the penalised ones may be overwritten with
+            ``grad + weight_decay * param`` (they are scratch space to the
+            callers, which recompute them at every step).
         weight_decay : float, default=0.0
             Coefficient of an L2 penalty ``0.5 * weight_decay * ||param||^2``
             on each of the first ``n_decayed`` parameters: ``weight_decay *

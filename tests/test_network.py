@@ -552,8 +552,8 @@ def test_sgd_blas_and_numpy_paths_agree(nesterov, dtype):
     c_opt, f_opt = (SGDOptimizer(0.05, 0.9, nesterov) for _ in range(2))
     for _ in range(3):
         grad = rng.normal(size=start.shape)  # float64: cast on the way in
-        c_opt.update([c_param], [grad], weight_decay=0.1, n_decayed=1)
-        f_opt.update([f_param], [grad], weight_decay=0.1, n_decayed=1)
+        c_opt.update([c_param], [grad.copy()], weight_decay=0.1, n_decayed=1)
+        f_opt.update([f_param], [grad.copy()], weight_decay=0.1, n_decayed=1)
     assert c_param.dtype == f_param.dtype == dtype
     np.testing.assert_allclose(c_param, f_param, **_ROUNDING[dtype])
     assert not np.allclose(c_param, start)
