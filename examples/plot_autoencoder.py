@@ -1,7 +1,7 @@
 """
-==========================================
+===========================================
 Deep autoencoders against PCA on the digits
-==========================================
+===========================================
 
 A :class:`~skdbn.DBNAutoencoder` pre-trains a stack of RBMs, unrolls it into
 an encoder and a decoder, and fine-tunes both by back-propagation (Hinton &

@@ -1,7 +1,7 @@
 """
-=====================================================
+=======================================================
 Drawing digits of a chosen class from a deep belief net
-=====================================================
+=======================================================
 
 A deep belief net is a generative model. With ``generative_layer_size``,
 :class:`~skdbn.DBNClassifier` learns, after pre-training its stack, a joint
