@@ -165,8 +165,8 @@ def main():
         )
     print(
         "(SE/image: squared error summed over the 784 pixels, mean over images; "
-        "train on the first 10,000 training images. Paper, full run: 3.00 deep "
-        "autoencoder, 13.87 PCA.)"
+        "the train column scores the first 10,000 training images. Paper, full "
+        "run: 3.00 deep autoencoder, 13.87 PCA.)"
     )
 
 
