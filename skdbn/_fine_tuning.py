@@ -10,13 +10,13 @@ each estimator supplies only its minibatch step and its validation score.
 """
 
 import time
-import warnings
 
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import gen_even_slices
 
 from ._progress import EpochClock, epoch_line, minibatches
+from ._warnings import warn
 
 
 class FineTuningMixin:
@@ -97,11 +97,10 @@ class FineTuningMixin:
                         for name, value in extras.items():
                             totals[name] = totals.get(name, 0.0) + value * len(rows)
             except KeyboardInterrupt:
-                warnings.warn(
+                warn(
                     f"Fine-tuning interrupted by the user during epoch "
                     f"{self.n_iter_ + 1}; keeping the weights reached so far.",
                     UserWarning,
-                    stacklevel=4,
                 )
                 stopped = True
                 break
@@ -110,13 +109,12 @@ class FineTuningMixin:
             ):
                 for param, saved in zip(params, snapshot, strict=True):
                     param[...] = saved
-                warnings.warn(
+                warn(
                     f"Fine-tuning diverged in epoch {self.n_iter_ + 1} (the loss or "
                     "the weights became inf or NaN); the weights were restored to "
                     "the end of the previous epoch and fine-tuning stopped. Lower "
                     "learning_rate_init, or scale the input.",
                     ConvergenceWarning,
-                    stacklevel=4,
                 )
                 stopped = True
                 break
@@ -165,11 +163,10 @@ class FineTuningMixin:
                     )
                 break
         if not incremental and not stopped:
-            warnings.warn(
+            warn(
                 f"Fine-tuning stopped at max_iter={self.max_iter} epochs without "
                 "converging; raise max_iter for a better fit.",
                 ConvergenceWarning,
-                stacklevel=4,
             )
         if best_params is not None:
             for param, best in zip(params, best_params, strict=True):

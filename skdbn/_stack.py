@@ -1,6 +1,5 @@
 """Greedy layer-wise stacks of RBMs as scikit-learn transformers."""
 
-import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -21,6 +20,7 @@ from ._serialization import PlainStateMixin
 from ._training import RBMTrainer, TrainingSettings, as_training_matrix
 from ._units import UNIT_TYPES, get_unit_type, sample_from_field
 from ._validation import validate_prediction_input
+from ._warnings import warn
 
 #: ``learning_rate="auto"``: the step for an RBM with binary units on both
 #: sides, and the smaller one that keeps RBMs with real-valued (Gaussian or
@@ -163,11 +163,10 @@ class _RBMStackBase(
             completed = trainer.fit(data, self._rngs[index], X_val=val)
             if not completed:
                 if index + 1 < n_layers:
-                    warnings.warn(
+                    warn(
                         f"Stopped after {index + 1} of {n_layers} layers: the fitted "
                         f"stack has only layers 1 to {index + 1}.",
                         UserWarning,
-                        stacklevel=2,
                     )
                 del self.layers_[index + 1 :], self._trainers[index + 1 :]
                 break

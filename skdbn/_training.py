@@ -7,7 +7,6 @@ after construction, a minibatch update allocates nothing for dense input.
 """
 
 import time
-import warnings
 
 import numpy as np
 import scipy.sparse as sp
@@ -17,6 +16,7 @@ from sklearn.utils import gen_even_slices
 from ._progress import EpochClock, epoch_line, minibatches
 from ._rbm import ContrastiveDivergence, SparsityPenalty
 from ._units import get_unit_type
+from ._warnings import warn
 
 #: Training has diverged when the reconstruction error grows this many times
 #: above the untrained layer's (learning lowers it; runaway weights explode it).
@@ -173,12 +173,11 @@ class RBMTrainer:
             try:
                 momentum = self.run_epoch(X, rng)
             except KeyboardInterrupt:
-                warnings.warn(
+                warn(
                     f"Training interrupted by the user during epoch "
                     f"{self.epochs_done + 1} of {self.name}; keeping the "
                     "parameters reached so far.",
                     UserWarning,
-                    stacklevel=3,
                 )
                 return False
             if not self.check_finite(snapshot):
@@ -228,14 +227,13 @@ class RBMTrainer:
         for velocity in self.velocities:
             velocity.fill(0)
         self.diverged = True
-        warnings.warn(
+        warn(
             f"Training of {self.name} diverged in epoch {self.epochs_done} "
             "(the parameters or the reconstruction error ran away to inf or NaN); "
             "the parameters were restored to the end of the previous epoch and "
             "training of this layer stopped. Lower learning_rate, or scale the "
             "input.",
             ConvergenceWarning,
-            stacklevel=3,
         )
         return False
 

@@ -9,12 +9,12 @@ All array methods work in place on preallocated buffers (``out=``) so that the
 training loop allocates nothing per minibatch.
 """
 
-import warnings
-
 import numpy as np
 import scipy.sparse as sp
 from scipy.special import expit
 from sklearn.utils.sparsefuncs import mean_variance_axis
+
+from ._warnings import warn
 
 #: Largest absolute feature mean or standard deviation that Gaussian visible
 #: units accept without a ``DataRangeWarning`` (standardised data has 0 and 1).
@@ -196,13 +196,12 @@ class BernoulliUnits:
         if sp.issparse(X) and X.nnz < X.shape[0] * X.shape[1]:
             low = min(low, 0.0)
         if low < 0.0 or high > 1.0:
-            warnings.warn(
+            warn(
                 f"{estimator_name} has Bernoulli visible units, which model data "
                 f"in [0, 1], but X has values in [{low:.4g}, {high:.4g}]. Scale "
                 "the input first, e.g. with sklearn.preprocessing.MinMaxScaler"
                 "(clip=True).",
                 DataRangeWarning,
-                stacklevel=4,
             )
 
 
@@ -292,7 +291,7 @@ class GaussianUnits:
         largest_std = float(np.sqrt(variance.max()))
         largest_mean = float(np.abs(mean).max())
         if largest_std > STANDARDISED_LIMIT or largest_mean > STANDARDISED_LIMIT:
-            warnings.warn(
+            warn(
                 f"{estimator_name} has Gaussian visible units, which model "
                 "standardised data (mean 0 and standard deviation 1 per feature), "
                 f"but X has features with standard deviation up to "
@@ -300,7 +299,6 @@ class GaussianUnits:
                 "value. Scale the input first, e.g. with "
                 "sklearn.preprocessing.StandardScaler; training may diverge.",
                 DataRangeWarning,
-                stacklevel=4,
             )
 
 
@@ -399,12 +397,11 @@ class ReLUUnits:
         """Warn when data has negative values, which NReLU units never take."""
         values = X.data if sp.issparse(X) else X
         if values.size and values.min() < 0:
-            warnings.warn(
+            warn(
                 f"{estimator_name} has rectified linear visible units, which "
                 f"model non-negative data, but X has values down to "
                 f"{values.min():.4g}.",
                 DataRangeWarning,
-                stacklevel=4,
             )
 
 
