@@ -507,3 +507,14 @@ def test_dbn_starts_fine_tuning_from_the_scaled_first_layer():
     np.testing.assert_allclose(dbn.coefs_[0], first.input_weights, rtol=1e-6)
     # The network's hidden features are the stack's deterministic up pass.
     np.testing.assert_allclose(dbn.transform(X), dbn.stack_.transform(X), rtol=1e-5)
+
+
+def test_partial_fit_streams_chunks_with_learned_variances():
+    rng = np.random.default_rng(0)
+    chunks = [rng.normal(0.5, [0.5, 2.0], size=(200, 2)) for _ in range(5)]
+    stack = GaussianRBMStack((6,), learn_variance=True, random_state=0)
+    for chunk in chunks:
+        stack.partial_fit(chunk)
+    layer = stack.layers_[0]
+    assert layer.is_finite() and stack._trainers[0].epochs_done == 5
+    np.testing.assert_allclose(layer.visible_std, [0.5, 2.0], rtol=0.25)
