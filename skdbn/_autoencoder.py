@@ -499,6 +499,11 @@ class DBNAutoencoder(
         Pre-training momentum at the first epoch.
     momentum_ramp_epochs : int, default=5
         Epochs over which the pre-training momentum ramps up.
+    learning_rate_schedule : {"constant", "linear"}, default="constant"
+        How the RBMs' step changes over a ``fit``: constant, or decaying
+        linearly from ``learning_rate`` towards 0 over the ``n_epochs``
+        epochs (Tieleman 2008), which lets persistent CD settle on a better
+        model. ``partial_fit`` always uses the constant step.
     weight_decay : float or sequence of float, default=2e-4
         L2 penalty on the RBM weights during pre-training.
     sparsity_target : float or sequence of float, default=0.1
@@ -671,6 +676,7 @@ class DBNAutoencoder(
         momentum=0.9,
         initial_momentum=0.5,
         momentum_ramp_epochs=5,
+        learning_rate_schedule="constant",
         weight_decay=2e-4,
         sparsity_target=0.1,
         sparsity_cost=0.0,
@@ -702,6 +708,7 @@ class DBNAutoencoder(
         self.momentum = momentum
         self.initial_momentum = initial_momentum
         self.momentum_ramp_epochs = momentum_ramp_epochs
+        self.learning_rate_schedule = learning_rate_schedule
         self.weight_decay = weight_decay
         self.sparsity_target = sparsity_target
         self.sparsity_cost = sparsity_cost

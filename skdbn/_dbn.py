@@ -55,6 +55,7 @@ PRETRAINING_PARAMETERS = (
     "momentum",
     "initial_momentum",
     "momentum_ramp_epochs",
+    "learning_rate_schedule",
     "weight_decay",
     "sparsity_target",
     "sparsity_cost",
@@ -103,6 +104,7 @@ class _BaseDBN(PlainStateMixin, FineTuningMixin, TransformerMixin, BaseEstimator
         momentum=0.9,
         initial_momentum=0.5,
         momentum_ramp_epochs=5,
+        learning_rate_schedule="constant",
         weight_decay=2e-4,
         sparsity_target=0.1,
         sparsity_cost=0.0,
@@ -133,6 +135,7 @@ class _BaseDBN(PlainStateMixin, FineTuningMixin, TransformerMixin, BaseEstimator
         self.momentum = momentum
         self.initial_momentum = initial_momentum
         self.momentum_ramp_epochs = momentum_ramp_epochs
+        self.learning_rate_schedule = learning_rate_schedule
         self.weight_decay = weight_decay
         self.sparsity_target = sparsity_target
         self.sparsity_cost = sparsity_cost
@@ -419,6 +422,11 @@ class DBNClassifier(ClassifierMixin, _BaseDBN):
         :class:`BernoulliRBMStack`).
     momentum_ramp_epochs : int, default=5
         Epochs over which the pre-training momentum ramps up.
+    learning_rate_schedule : {"constant", "linear"}, default="constant"
+        How the RBMs' step changes over a ``fit``: constant, or decaying
+        linearly from ``learning_rate`` towards 0 over the ``n_epochs``
+        epochs (Tieleman 2008), which lets persistent CD settle on a better
+        model. ``partial_fit`` always uses the constant step.
     weight_decay : float or sequence of float, default=2e-4
         L2 penalty on the RBM weights during pre-training.
     sparsity_target : float or sequence of float, default=0.1
@@ -555,6 +563,7 @@ class DBNClassifier(ClassifierMixin, _BaseDBN):
         momentum=0.9,
         initial_momentum=0.5,
         momentum_ramp_epochs=5,
+        learning_rate_schedule="constant",
         weight_decay=2e-4,
         sparsity_target=0.1,
         sparsity_cost=0.0,
@@ -587,6 +596,7 @@ class DBNClassifier(ClassifierMixin, _BaseDBN):
             momentum=momentum,
             initial_momentum=initial_momentum,
             momentum_ramp_epochs=momentum_ramp_epochs,
+            learning_rate_schedule=learning_rate_schedule,
             weight_decay=weight_decay,
             sparsity_target=sparsity_target,
             sparsity_cost=sparsity_cost,
@@ -876,6 +886,11 @@ class DBNRegressor(RegressorMixin, _BaseDBN):
         Pre-training momentum at the first epoch.
     momentum_ramp_epochs : int, default=5
         Epochs over which the pre-training momentum ramps up.
+    learning_rate_schedule : {"constant", "linear"}, default="constant"
+        How the RBMs' step changes over a ``fit``: constant, or decaying
+        linearly from ``learning_rate`` towards 0 over the ``n_epochs``
+        epochs (Tieleman 2008), which lets persistent CD settle on a better
+        model. ``partial_fit`` always uses the constant step.
     weight_decay : float or sequence of float, default=2e-4
         L2 penalty on the RBM weights during pre-training.
     sparsity_target : float or sequence of float, default=0.1

@@ -82,6 +82,7 @@ class _RBMStackBase(
         "momentum": [Interval(Real, 0, 1, closed="left")],
         "initial_momentum": [Interval(Real, 0, 1, closed="left")],
         "momentum_ramp_epochs": [Interval(Integral, 0, None, closed="left")],
+        "learning_rate_schedule": [StrOptions({"constant", "linear"})],
         "weight_decay": [Interval(Real, 0, None, closed="left"), "array-like"],
         "sparsity_target": [Interval(Real, 0, 1, closed="neither"), "array-like"],
         "sparsity_cost": [Interval(Real, 0, None, closed="left"), "array-like"],
@@ -103,6 +104,7 @@ class _RBMStackBase(
         momentum=0.9,
         initial_momentum=0.5,
         momentum_ramp_epochs=5,
+        learning_rate_schedule="constant",
         weight_decay=2e-4,
         sparsity_target=0.1,
         sparsity_cost=0.0,
@@ -120,6 +122,7 @@ class _RBMStackBase(
         self.momentum = momentum
         self.initial_momentum = initial_momentum
         self.momentum_ramp_epochs = momentum_ramp_epochs
+        self.learning_rate_schedule = learning_rate_schedule
         self.weight_decay = weight_decay
         self.sparsity_target = sparsity_target
         self.sparsity_cost = sparsity_cost
@@ -313,6 +316,7 @@ class _RBMStackBase(
                 momentum=self.momentum,
                 initial_momentum=self.initial_momentum,
                 momentum_ramp_epochs=self.momentum_ramp_epochs,
+                learning_rate_schedule=self.learning_rate_schedule,
                 **settings,
             )
             name = f"layer {index + 1}/{n_layers}"
@@ -569,6 +573,11 @@ class BernoulliRBMStack(_RBMStackBase):
     momentum_ramp_epochs : int, default=5
         Length of the momentum ramp in epochs (``partial_fit`` calls count as
         epochs); 0 uses ``momentum`` from the start.
+    learning_rate_schedule : {"constant", "linear"}, default="constant"
+        How the RBMs' step changes over a ``fit``: constant, or decaying
+        linearly from ``learning_rate`` towards 0 over the ``n_epochs``
+        epochs (Tieleman 2008), which lets persistent CD settle on a better
+        model. ``partial_fit`` always uses the constant step.
     weight_decay : float or sequence of float, default=2e-4
         L2 penalty on the weights (not the biases).
     sparsity_target : float or sequence of float, default=0.1
@@ -694,6 +703,11 @@ class GaussianRBMStack(_RBMStackBase):
     momentum_ramp_epochs : int, default=5
         Length of the momentum ramp in epochs (``partial_fit`` calls count as
         epochs); 0 uses ``momentum`` from the start.
+    learning_rate_schedule : {"constant", "linear"}, default="constant"
+        How the RBMs' step changes over a ``fit``: constant, or decaying
+        linearly from ``learning_rate`` towards 0 over the ``n_epochs``
+        epochs (Tieleman 2008), which lets persistent CD settle on a better
+        model. ``partial_fit`` always uses the constant step.
     weight_decay : float or sequence of float, default=2e-4
         L2 penalty on the weights (not the biases).
     sparsity_target : float or sequence of float, default=0.1
@@ -788,6 +802,7 @@ class GaussianRBMStack(_RBMStackBase):
         momentum=0.9,
         initial_momentum=0.5,
         momentum_ramp_epochs=5,
+        learning_rate_schedule="constant",
         weight_decay=2e-4,
         sparsity_target=0.1,
         sparsity_cost=0.0,
@@ -806,6 +821,7 @@ class GaussianRBMStack(_RBMStackBase):
             momentum=momentum,
             initial_momentum=initial_momentum,
             momentum_ramp_epochs=momentum_ramp_epochs,
+            learning_rate_schedule=learning_rate_schedule,
             weight_decay=weight_decay,
             sparsity_target=sparsity_target,
             sparsity_cost=sparsity_cost,

@@ -41,6 +41,7 @@ class TrainingSettings:
         initial_momentum,
         momentum_ramp_epochs,
         weight_decay,
+        learning_rate_schedule="constant",
         sparsity_target,
         sparsity_cost,
     ):
@@ -52,9 +53,21 @@ class TrainingSettings:
         self.momentum = momentum
         self.initial_momentum = initial_momentum
         self.momentum_ramp_epochs = momentum_ramp_epochs
+        self.learning_rate_schedule = learning_rate_schedule
         self.weight_decay = weight_decay
         self.sparsity_target = sparsity_target
         self.sparsity_cost = sparsity_cost
+
+    def learning_rate_at(self, epoch, n_epochs):
+        """Step for the 0-based ``epoch`` of a fit of ``n_epochs`` epochs.
+
+        ``"linear"`` decays it from ``learning_rate`` by ``learning_rate /
+        n_epochs`` per epoch, so that the last epoch's step is the smallest
+        non-zero one.
+        """
+        if self.learning_rate_schedule == "linear" and n_epochs > 0:
+            return self.learning_rate * (1.0 - epoch / n_epochs)
+        return self.learning_rate
 
     def momentum_at(self, epoch):
         """Momentum for the 0-based ``epoch``: a linear ramp, then constant."""
@@ -101,6 +114,8 @@ class RBMTrainer:
         )
         self.epochs_done = 0
         self.diverged = False
+        #: The step of the epoch being run (see ``TrainingSettings``).
+        self.learning_rate = settings.learning_rate
 
     def update(self, batch_rows, rng, momentum):
         """One gradient step on the minibatch loaded in the estimator.
@@ -110,7 +125,7 @@ class RBMTrainer:
         learned standard deviations are then kept above their floor.
         """
         settings = self.settings
-        lr = settings.learning_rate
+        lr = self.learning_rate
         decay = lr * settings.weight_decay
         buffers = self.gradient.gradients
         grads = self.gradient.estimate(
@@ -136,8 +151,14 @@ class RBMTrainer:
         if len(parameters) > 3:
             self.layer.enforce_constraints()
 
-    def run_epoch(self, X, rng, shuffle=True):
-        """One pass over ``X`` (dense or CSR) in minibatches."""
+    def run_epoch(self, X, rng, shuffle=True, learning_rate=None):
+        """One pass over ``X`` (dense or CSR) in minibatches.
+
+        ``learning_rate`` defaults to the settings' constant step.
+        """
+        self.learning_rate = (
+            self.settings.learning_rate if learning_rate is None else learning_rate
+        )
         n_samples = X.shape[0]
         order = rng.permutation(n_samples) if shuffle else np.arange(n_samples)
         n_batches = -(-n_samples // self.settings.batch_size)
@@ -167,11 +188,12 @@ class RBMTrainer:
         self._clock = EpochClock(self.epochs_done + n_epochs)
         monitor = monitoring_rows(X, rng)
         initial_error = self._runaway_baseline(monitor)
-        for _ in range(n_epochs):
+        for epoch in range(n_epochs):
             start = time.perf_counter()
             snapshot = [p.copy() for p in self.layer.parameters]
+            step = self.settings.learning_rate_at(epoch, n_epochs)
             try:
-                momentum = self.run_epoch(X, rng)
+                momentum = self.run_epoch(X, rng, learning_rate=step)
             except KeyboardInterrupt:
                 warn(
                     f"Training interrupted by the user during epoch "

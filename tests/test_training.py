@@ -255,3 +255,41 @@ def test_input_data_is_never_modified(container, dtype):
     stack(hidden_layer_sizes=(5,)).partial_fit(X).partial_fit(X)
     stack(hidden_layer_sizes=(4,), n_epochs=1).fit_transform(X)
     _assert_unchanged(X, original)
+
+
+def test_linear_learning_rate_schedule_decays_to_the_last_step():
+    settings = TrainingSettings(
+        learning_rate=0.1,
+        n_epochs=4,
+        batch_size=10,
+        cd_steps=1,
+        persistent=True,
+        momentum=0.5,
+        initial_momentum=0.5,
+        momentum_ramp_epochs=0,
+        weight_decay=0.0,
+        sparsity_target=0.1,
+        sparsity_cost=0.0,
+        learning_rate_schedule="linear",
+    )
+    steps = [settings.learning_rate_at(epoch, 4) for epoch in range(4)]
+    np.testing.assert_allclose(steps, [0.1, 0.075, 0.05, 0.025])
+    settings.learning_rate_schedule = "constant"
+    assert settings.learning_rate_at(3, 4) == 0.1
+
+
+def test_stacks_train_with_the_linear_schedule():
+    X = (np.random.default_rng(0).random((60, 8)) < 0.3).astype(float)
+    stack = BernoulliRBMStack(
+        (5,),
+        persistent=True,
+        n_epochs=4,
+        learning_rate_schedule="linear",
+        random_state=0,
+    ).fit(X)
+    assert stack._trainers[0].learning_rate == pytest.approx(0.1 / 4)
+    constant = BernoulliRBMStack((5,), persistent=True, n_epochs=4, random_state=0)
+    assert not np.allclose(constant.fit(X).layers_[0].weights, stack.layers_[0].weights)
+    # partial_fit keeps the constant step.
+    stack.partial_fit(X)
+    assert stack._trainers[0].learning_rate == 0.1
