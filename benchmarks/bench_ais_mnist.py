@@ -63,6 +63,12 @@ def parse_args():
     )
     parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--learning-rate", type=float, default=0.05)
+    parser.add_argument(
+        "--schedule",
+        choices=["constant", "linear"],
+        default="constant",
+        help="learning_rate_schedule of the RBMs (linear: decay to 0 over the epochs)",
+    )
     parser.add_argument("--batch-size", type=int, default=100)
     parser.add_argument("--n-train", type=int, default=60000)
     parser.add_argument("--n-test", type=int, default=10000)
@@ -135,6 +141,7 @@ def evaluate(name, args, X_train, X_test):
         persistent=persistent,
         n_epochs=args.epochs,
         learning_rate=args.learning_rate,
+        learning_rate_schedule=args.schedule,
         batch_size=args.batch_size,
         random_state=args.seed,
     )
@@ -181,7 +188,8 @@ def main():
     print(
         f"MNIST binarised stochastically (seed 0): {len(X_train)} training and "
         f"{len(X_test)} test images; {args.epochs} epochs, learning rate "
-        f"{args.learning_rate}, batch {args.batch_size}; AIS with {args.n_runs} "
+        f"{args.learning_rate} ({args.schedule}), batch {args.batch_size}; AIS "
+        f"with {args.n_runs} "
         f"runs and {args.betas} inverse temperatures. Python "
         f"{platform.python_version()}, numpy {np.__version__}."
     )
