@@ -257,11 +257,11 @@ def test_keyboard_interrupt_keeps_a_usable_model(binary_data, monkeypatch):
     original = RBMTrainer.run_epoch
     calls = []
 
-    def interrupted_run_epoch(self, X, rng, shuffle=True):
+    def interrupted_run_epoch(self, X, rng, shuffle=True, learning_rate=None):
         calls.append(self.name)
         if self.name.startswith("layer 2") and self.epochs_done == 1:
             raise KeyboardInterrupt
-        return original(self, X, rng, shuffle)
+        return original(self, X, rng, shuffle, learning_rate)
 
     monkeypatch.setattr(RBMTrainer, "run_epoch", interrupted_run_epoch)
     stack = small_stack(hidden_layer_sizes=(6, 5, 4))
