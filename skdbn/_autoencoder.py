@@ -30,11 +30,10 @@ from sklearn.utils._available_if import available_if
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._dbn import PRETRAINING_PARAMETERS, STACK_CLASSES
-from ._fine_tuning import FineTuningMixin
-from ._network import ACTIVATIONS, AdamOptimizer, SGDOptimizer
+from ._fine_tuning import PRETRAINING_PARAMETERS, STACK_CLASSES, FineTuningMixin
+from ._network import ACTIVATIONS
 from ._serialization import PlainStateMixin
-from ._stack import GaussianRBMStack, _RBMStackBase
+from ._stack import _RBMStackBase
 from ._units import UNIT_TYPES, DataRangeWarning, get_unit_type
 from ._validation import validate_prediction_input
 
@@ -776,30 +775,16 @@ class DBNAutoencoder(
 
     def _initialize(self, rng):
         """Reset the fitted state before a fresh (not warm-started) fit."""
-        self.loss_curve_ = []
+        self._reset_fine_tuning(rng)
         self.kl_curve_ = [] if self.variational else None
-        self.validation_scores_ = [] if self.early_stopping else None
-        self.best_validation_score_ = -np.inf if self.early_stopping else None
-        self.best_loss_ = None if self.early_stopping else np.inf
-        self.n_iter_ = 0
-        self.t_ = 0
-        self._no_improvement_count = 0
-        seeds = rng.randint(np.iinfo(np.int32).max, size=2)
-        self._pretrain_seed = int(seeds[0])
-        self._rng = np.random.default_rng(seeds[1])
 
     def _split_early_stopping(self, X):
         if not self.early_stopping:
             return X, None
-        n_val = int(np.ceil(self.validation_fraction * X.shape[0]))
-        if n_val < 2 or X.shape[0] - n_val < 1:
-            raise ValueError(
-                f"early_stopping with validation_fraction={self.validation_fraction}"
-                f" needs more than {X.shape[0]} samples: the validation set would "
-                f"have {n_val} (at least 2 are needed)."
-            )
         X_train, X_val = train_test_split(
-            X, test_size=n_val, random_state=self._pretrain_seed
+            X,
+            test_size=self._validation_size(X.shape[0]),
+            random_state=self._pretrain_seed,
         )
         return X_train, X_val
 
@@ -810,20 +795,8 @@ class DBNAutoencoder(
             return ["bernoulli"] * (n_layers - 1) + ["gaussian"]
         return self.hidden_units
 
-    def _make_stack(self):
-        """The unfitted stack that pre-trains (or would pre-train) the network."""
-        stack_class = STACK_CLASSES[self.visible_units]
-        params = {name: getattr(self, name) for name in PRETRAINING_PARAMETERS}
-        params["hidden_units"] = self._hidden_units()
-        params["random_state"] = self._pretrain_seed
-        if stack_class is GaussianRBMStack:
-            params["learn_variance"] = self.learn_variance
-        stack = stack_class(**params)
-        stack._validate_params()
-        return stack
-
     def _initialize_network(self, X, X_val):
-        stack = self._make_stack()
+        stack = self._make_stack(hidden_units=self._hidden_units())
         sizes = stack._layer_sizes()
         units = stack._per_layer("hidden_units", len(sizes))
         if self.pretrain:
@@ -847,12 +820,7 @@ class DBNAutoencoder(
                 X.dtype,
                 self.variational,
             )
-        if self.solver == "adam":
-            self._optimizer = AdamOptimizer(learning_rate=self.learning_rate_init)
-        else:
-            self._optimizer = SGDOptimizer(
-                learning_rate=self.learning_rate_init, momentum=self.momentum
-            )
+        self._optimizer = self._make_optimizer()
 
     def _kl_weight_at(self, epoch):
         """The KL weight of fine-tuning epoch ``epoch`` (0-based), warm-up included."""
@@ -862,13 +830,17 @@ class DBNAutoencoder(
 
     def _fine_tune(self, X, X_val):
         network, optimizer = self._network, self._optimizer
+        if network.variational:
+            # One buffer for every minibatch's reparameterisation noise.
+            batch_size = min(self.batch_size, X.shape[0])
+            noise_buffer = np.empty((batch_size, network.n_components), network.dtype)
 
         def step(rows):
             kl_weight = self._kl_weight_at(self.n_iter_) if self.variational else 0.0
             noise = None
             if network.variational:
                 noise = self._rng.standard_normal(
-                    (len(rows), network.n_components), dtype=network.dtype
+                    out=noise_buffer[: len(rows)], dtype=network.dtype
                 )
             loss, parts, grads = network.loss_and_gradients(
                 X[rows], kl_weight=kl_weight, alpha=self.alpha, noise=noise

@@ -26,42 +26,17 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._fine_tuning import FineTuningMixin
-from ._network import AdamOptimizer, FeedForwardNetwork, SGDOptimizer
+from ._fine_tuning import PRETRAINING_PARAMETERS, STACK_CLASSES, FineTuningMixin
+from ._network import FeedForwardNetwork
 from ._rbm import RBMLayer, initial_layer
 from ._serialization import PlainStateMixin
 from ._stack import (
-    BernoulliRBMStack,
-    GaussianRBMStack,
     _RBMStackBase,
     auto_learning_rate,
 )
 from ._training import RBMTrainer
 from ._units import get_unit_type
 from ._validation import validate_prediction_input
-
-#: The stack that pre-trains the network, by ``visible_units``.
-STACK_CLASSES = {"bernoulli": BernoulliRBMStack, "gaussian": GaussianRBMStack}
-
-#: Parameters passed unchanged to the RBM stack that pre-trains the network.
-PRETRAINING_PARAMETERS = (
-    "hidden_layer_sizes",
-    "hidden_units",
-    "learning_rate",
-    "n_epochs",
-    "batch_size",
-    "cd_steps",
-    "persistent",
-    "momentum",
-    "initial_momentum",
-    "momentum_ramp_epochs",
-    "learning_rate_schedule",
-    "weight_decay",
-    "sparsity_target",
-    "sparsity_cost",
-    "random_state",
-    "verbose",
-)
 
 
 class _BaseDBN(PlainStateMixin, FineTuningMixin, TransformerMixin, BaseEstimator):
@@ -165,7 +140,7 @@ class _BaseDBN(PlainStateMixin, FineTuningMixin, TransformerMixin, BaseEstimator
         )
         rng = check_random_state(self.random_state)
         if first:
-            self._initialize(rng)
+            self._reset_fine_tuning(rng)
         X_train, Y_train, X_val, y_val = self._split_early_stopping(
             X, Y, y, incremental
         )
@@ -194,33 +169,13 @@ class _BaseDBN(PlainStateMixin, FineTuningMixin, TransformerMixin, BaseEstimator
             X = X.tocsr()
         return X, y
 
-    def _initialize(self, rng):
-        """Reset the fitted state before a fresh (not warm-started) fit."""
-        self.loss_curve_ = []
-        self.validation_scores_ = [] if self.early_stopping else None
-        self.best_loss_ = np.inf if not self.early_stopping else None
-        self.best_validation_score_ = -np.inf if self.early_stopping else None
-        self.n_iter_ = 0
-        self.t_ = 0
-        self._no_improvement_count = 0
-        # Seeds for pre-training, initialisation and minibatch order/dropout.
-        seeds = rng.randint(np.iinfo(np.int32).max, size=2)
-        self._pretrain_seed = int(seeds[0])
-        self._rng = np.random.default_rng(seeds[1])
-
     def _split_early_stopping(self, X, Y, y, incremental):
         # partial_fit sees one chunk at a time: no early stopping there, as in
         # scikit-learn's MLP.
         if not self.early_stopping or incremental:
             return X, Y, None, None
         stratify = y if isinstance(self, ClassifierMixin) else None
-        n_val = int(np.ceil(self.validation_fraction * X.shape[0]))
-        if n_val < 2 or X.shape[0] - n_val < 1:
-            raise ValueError(
-                f"early_stopping with validation_fraction={self.validation_fraction}"
-                f" needs more than {X.shape[0]} samples: the validation set would "
-                f"have {n_val} (at least 2 are needed)."
-            )
+        n_val = self._validation_size(X.shape[0])
         try:
             X_train, X_val, Y_train, _, _, y_val = train_test_split(
                 X,
@@ -259,26 +214,10 @@ class _BaseDBN(PlainStateMixin, FineTuningMixin, TransformerMixin, BaseEstimator
             self._network = FeedForwardNetwork.initialize(
                 [X.shape[1], *sizes, n_outputs], **shape
             )
-        if self.solver == "adam":
-            self._optimizer = AdamOptimizer(learning_rate=self.learning_rate_init)
-        else:
-            self._optimizer = SGDOptimizer(
-                learning_rate=self.learning_rate_init, momentum=self.momentum
-            )
+        self._optimizer = self._make_optimizer()
 
     def _fit_generative_layer(self, X, Y):
         """Hook for models with a generative top layer (the classifier's)."""
-
-    def _make_stack(self):
-        """The unfitted stack that pre-trains (or would pre-train) the network."""
-        stack_class = STACK_CLASSES[self.visible_units]
-        params = {name: getattr(self, name) for name in PRETRAINING_PARAMETERS}
-        if stack_class is GaussianRBMStack:
-            params["learn_variance"] = self.learn_variance
-        stack = stack_class(**params)
-        stack.set_params(random_state=self._pretrain_seed)
-        stack._validate_params()
-        return stack
 
     def _hidden_activations(self, stack):
         """The network's activation of each hidden layer, from its RBM's units."""

@@ -1,12 +1,13 @@
-"""The epoch loop of back-propagation fine-tuning, shared by the estimators.
+"""What the estimators that pre-train a stack and fine-tune a network share.
 
-``DBNClassifier``, ``DBNRegressor`` and ``DBNAutoencoder`` fine-tune a
-network the same way: shuffled minibatches, one optimiser step each, then
-per epoch the loss curve, early stopping on a held-out score or on the
-training loss, a restore and a ``ConvergenceWarning`` if the weights run
-away, a usable model after Ctrl-C, progress lines and a
-``ConvergenceWarning`` at ``max_iter``. ``FineTuningMixin`` is that loop;
-each estimator supplies only its minibatch step and its validation score.
+``DBNClassifier``, ``DBNRegressor`` and ``DBNAutoencoder`` pre-train an RBM
+stack built from the same parameters, then fine-tune a network the same
+way: shuffled minibatches, one optimiser step each, then per epoch the loss
+curve, early stopping on a held-out score or on the training loss, a
+restore and a ``ConvergenceWarning`` if the weights run away, a usable
+model after Ctrl-C, progress lines and a ``ConvergenceWarning`` at
+``max_iter``. ``FineTuningMixin`` is that machinery; each estimator
+supplies only its network, its minibatch step and its validation score.
 """
 
 import time
@@ -15,8 +16,33 @@ import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import gen_even_slices
 
+from ._network import AdamOptimizer, SGDOptimizer
 from ._progress import EpochClock, epoch_line, minibatches
+from ._stack import BernoulliRBMStack, GaussianRBMStack
 from ._warnings import warn
+
+#: The stack that pre-trains the network, by ``visible_units``.
+STACK_CLASSES = {"bernoulli": BernoulliRBMStack, "gaussian": GaussianRBMStack}
+
+#: Parameters passed unchanged to the RBM stack that pre-trains the network.
+PRETRAINING_PARAMETERS = (
+    "hidden_layer_sizes",
+    "hidden_units",
+    "learning_rate",
+    "n_epochs",
+    "batch_size",
+    "cd_steps",
+    "persistent",
+    "momentum",
+    "initial_momentum",
+    "momentum_ramp_epochs",
+    "learning_rate_schedule",
+    "weight_decay",
+    "sparsity_target",
+    "sparsity_cost",
+    "random_state",
+    "verbose",
+)
 
 
 class FineTuningMixin:
@@ -28,6 +54,53 @@ class FineTuningMixin:
     ``best_validation_score_``, ``best_loss_`` and ``_no_improvement_count``
     (set up before the first call) and a ``numpy.random.Generator`` ``_rng``.
     """
+
+    def _reset_fine_tuning(self, rng):
+        """Reset the fitted state before a fresh (not warm-started) fit.
+
+        Also draws the seeds of pre-training (``_pretrain_seed``) and of the
+        initialisation, minibatch order and noise (``_rng``).
+        """
+        self.loss_curve_ = []
+        self.validation_scores_ = [] if self.early_stopping else None
+        self.best_loss_ = None if self.early_stopping else np.inf
+        self.best_validation_score_ = -np.inf if self.early_stopping else None
+        self.n_iter_ = 0
+        self.t_ = 0
+        self._no_improvement_count = 0
+        seeds = rng.randint(np.iinfo(np.int32).max, size=2)
+        self._pretrain_seed = int(seeds[0])
+        self._rng = np.random.default_rng(seeds[1])
+
+    def _validation_size(self, n_samples):
+        """Rows held out for early stopping, or an error naming the problem."""
+        n_val = int(np.ceil(self.validation_fraction * n_samples))
+        if n_val < 2 or n_samples - n_val < 1:
+            raise ValueError(
+                f"early_stopping with validation_fraction={self.validation_fraction}"
+                f" needs more than {n_samples} samples: the validation set would "
+                f"have {n_val} (at least 2 are needed)."
+            )
+        return n_val
+
+    def _make_stack(self, **overrides):
+        """The unfitted stack that pre-trains (or would pre-train) the network."""
+        stack_class = STACK_CLASSES[self.visible_units]
+        params = {name: getattr(self, name) for name in PRETRAINING_PARAMETERS}
+        params["random_state"] = self._pretrain_seed
+        if stack_class is GaussianRBMStack:
+            params["learn_variance"] = self.learn_variance
+        stack = stack_class(**{**params, **overrides})
+        stack._validate_params()
+        return stack
+
+    def _make_optimizer(self):
+        """The fine-tuning optimiser that ``solver`` names."""
+        if self.solver == "adam":
+            return AdamOptimizer(learning_rate=self.learning_rate_init)
+        return SGDOptimizer(
+            learning_rate=self.learning_rate_init, momentum=self.momentum
+        )
 
     def _run_fine_tuning(
         self,

@@ -33,7 +33,6 @@ minibatch instead of three.
 """
 
 from collections import namedtuple
-from contextlib import nullcontext
 
 import numpy as np
 import scipy.sparse as sp
@@ -956,51 +955,41 @@ class FeedForwardNetwork:
 #: every pass, which makes the update about twice as fast.
 CHUNK_BYTES = 2**18
 
-#: At most this many elements in one chunk of a BLAS level-1 call, when the
-#: BLAS cannot be held to one thread (see ``_single_threaded_blas``): OpenBLAS
-#: runs longer calls on several threads, whose start-up and spinning cost
-#: more than such a call, and fight the thread pool of numpy's own BLAS.
-BLAS_CHUNK_SIZE = 8192
-
 _BLAS_CONTROLLER = None
 
 
 def _single_threaded_blas():
-    """A context that holds every BLAS library to one thread, or None.
+    """A context that holds every BLAS library to one thread.
 
     The level-1 calls of an update are memory-bound: one thread streams them
-    as fast as several, without the threads' start-up cost, so chunks need
-    not be kept small to stay single-threaded. Entering it costs about ten
-    microseconds. The controller is built at the first update, once scipy's
-    BLAS is loaded, and never stored on an optimiser (it does not pickle).
+    as fast as several, without the threads' start-up cost and without
+    fighting the thread pool of numpy's own BLAS. Entering it costs about
+    ten microseconds. The controller (threadpoolctl, which scikit-learn
+    requires) is built at the first update, once scipy's BLAS is loaded, and
+    never stored on an optimiser (it does not pickle).
     """
     global _BLAS_CONTROLLER
     if _BLAS_CONTROLLER is None:
-        try:
-            from threadpoolctl import ThreadpoolController
-        except ImportError:  # pragma: no cover - scikit-learn depends on it
-            return None
+        from threadpoolctl import ThreadpoolController
+
         _BLAS_CONTROLLER = ThreadpoolController()
     return _BLAS_CONTROLLER.limit(limits=1, user_api="blas")
 
 
-def _chunks(arrays, *scratch, max_size=None):
+def _chunks(arrays, *scratch):
     """Matching flat chunks of same-shape ``arrays``, then a chunk of each scratch.
 
     ``arrays[0]`` is written in place, and so are the others that are
     C-contiguous; those read only may have any layout. When ``arrays[0]`` is
     not C-contiguous, yields the whole arrays once, with scratch arrays of
     their shape. Each of ``scratch`` is a flat buffer of at least one chunk
-    (or of the whole array, in the second case). ``max_size`` caps the
-    number of elements of a chunk.
+    (or of the whole array, in the second case).
     """
     first = arrays[0]
     if not first.flags.c_contiguous or first.size == 0:
         yield (*arrays, *(s[: first.size].reshape(first.shape) for s in scratch))
         return
     step = max(1, CHUNK_BYTES // first.itemsize)
-    if max_size is not None:
-        step = min(step, max_size)
     flats = [a.reshape(-1) for a in arrays]
     for start in range(0, first.size, step):
         stop = min(start + step, first.size)
@@ -1038,11 +1027,11 @@ def _squared_norm(array, blas=None):
     return float(np.vdot(array, array))
 
 
-_BlasFunctions = namedtuple("_BlasFunctions", ["copy", "axpy", "scal", "dot"])
+_BlasFunctions = namedtuple("_BlasFunctions", ["axpy", "scal", "dot"])
 
 
 def _blas_functions(param, state):
-    """BLAS ``copy``, ``axpy``, ``scal``, ``dot`` to update ``param`` and ``state``.
+    """BLAS ``axpy``, ``scal``, ``dot`` to update ``param`` and ``state``.
 
     ``None`` unless both are C-contiguous and of the same float32 or float64
     dtype: scipy's BLAS wrappers work in place only on such arrays (on any
@@ -1061,13 +1050,13 @@ def _blas_functions(param, state):
 class _Optimizer:
     """Shared bookkeeping: lazily created state and scratch buffers."""
 
-    def _chunks(self, param, *others, n_scratch=1, max_size=None):
+    def _chunks(self, param, *others, n_scratch=1):
         buffers = getattr(self, "_scratch_buffers", [])
         buffers += [None] * (n_scratch - len(buffers))
         for k in range(n_scratch):
             buffers[k] = _chunk_scratch(param, buffers[k])
         self._scratch_buffers = buffers
-        return _chunks((param, *others), *buffers[:n_scratch], max_size=max_size)
+        return _chunks((param, *others), *buffers[:n_scratch])
 
     def _check(self, params, grads, state, n_decayed):
         if len(params) != len(grads):
@@ -1162,33 +1151,29 @@ class SGDOptimizer(_Optimizer):
         self._check(params, grads, self.velocities, n_decayed)
         if self.velocities is None:
             self.velocities = [np.zeros(p.shape, p.dtype) for p in params]
-        single_thread = _single_threaded_blas()
-        max_size = BLAS_CHUNK_SIZE if single_thread is None else None
         squared_norm = 0.0
-        with single_thread if single_thread is not None else nullcontext():
+        with _single_threaded_blas():
             for i, arrays in enumerate(
                 zip(params, self.velocities, grads, strict=True)
             ):
                 decay = weight_decay if i < n_decayed else 0.0
                 blas = _blas_functions(*arrays[:2])
-                for param, velocity, grad, scratch in self._chunks(
-                    *arrays, max_size=None if blas is None else max_size
-                ):
+                for param, velocity, grad, scratch in self._chunks(*arrays):
                     if decay:
                         # The chunk of param is in cache: its norm costs no pass.
                         squared_norm += _squared_norm(param, blas)
                     if blas is not None:
-                        self._blas_step(blas, param, velocity, grad, scratch, decay)
+                        self._blas_step(blas, param, velocity, grad, decay)
                     else:
                         self._numpy_step(param, velocity, grad, scratch, decay)
         return squared_norm
 
-    def _blas_step(self, blas, param, velocity, grad, scratch, decay):
+    def _blas_step(self, blas, param, velocity, grad, decay):
         """The update of one chunk by BLAS ``axpy`` (``y += a * x``) and ``scal``.
 
         Each is one fused pass where numpy needs two (a product into scratch,
         then a sum): Nesterov's update makes four passes over the chunk
-        instead of six (six instead of eight with the penalty). ``param`` and
+        instead of six (five instead of eight with the penalty). ``param`` and
         ``velocity`` must be contiguous, of the dtype of the BLAS functions,
         or they would be copied and not updated.
         """

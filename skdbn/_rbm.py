@@ -497,6 +497,7 @@ class ContrastiveDivergence:
         if layer.visible_log_std is not None:
             self._inverse_std = np.empty(n_visible, dtype=dtype)
             self._squares = np.empty((2 * batch_size, n_visible), dtype=dtype)
+            self._visible_scratch = np.empty(n_visible, dtype=dtype)
         self.batch_mean_hidden = np.empty(n_hidden, dtype=dtype)
         self.chains = None
 
@@ -691,9 +692,13 @@ class ContrastiveDivergence:
         grad_weights, grad_visible_bias, _, grad_log_std = self.gradients
         squares = np.square(V_used, out=self._squares[: V_used.shape[0]])
         np.matmul(signs, squares, out=grad_log_std)
+        scratch = self._visible_scratch
         # negated_visible_bias holds -b', so this adds -2 b' g_b'.
-        grad_log_std += 2 * negated_visible_bias * grad_visible_bias
-        grad_log_std -= np.einsum("ij,ij->i", self.layer.weights, grad_weights)
+        np.multiply(negated_visible_bias, grad_visible_bias, out=scratch)
+        scratch *= 2
+        grad_log_std += scratch
+        np.einsum("ij,ij->i", self.layer.weights, grad_weights, out=scratch)
+        grad_log_std -= scratch
         grad_visible_bias /= inverse_std
 
     def _scratch(self, shape):

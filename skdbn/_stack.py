@@ -3,7 +3,6 @@
 from numbers import Integral, Real
 
 import numpy as np
-import scipy.sparse as sp
 from sklearn.base import (
     BaseEstimator,
     ClassNamePrefixFeaturesOutMixin,
@@ -12,13 +11,17 @@ from sklearn.base import (
 )
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.sparsefuncs import mean_variance_axis
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._rbm import initial_layer
 from ._serialization import PlainStateMixin
 from ._training import RBMTrainer, TrainingSettings, as_training_matrix
-from ._units import UNIT_TYPES, get_unit_type, sample_from_field
+from ._units import (
+    UNIT_TYPES,
+    feature_mean_and_variance,
+    get_unit_type,
+    sample_from_field,
+)
 from ._validation import validate_prediction_input
 from ._warnings import warn
 
@@ -37,13 +40,6 @@ PER_LAYER_PARAMETERS = (
     "sparsity_target",
     "sparsity_cost",
 )
-
-
-def _feature_std(X):
-    """Standard deviation of each column of ``X`` (dense or CSR)."""
-    if sp.issparse(X):
-        return np.sqrt(mean_variance_axis(X, axis=0)[1])
-    return X.std(axis=0)
 
 
 def auto_learning_rate(units):
@@ -292,7 +288,9 @@ class _RBMStackBase(
         X = as_training_matrix(X)
         n_visible = X.shape[1]
         visible_mean = np.asarray(X.mean(axis=0)).ravel()
-        visible_std = _feature_std(X) if self._learns_visible_std() else None
+        visible_std = None
+        if self._learns_visible_std():
+            visible_std = np.sqrt(feature_mean_and_variance(X)[1])
         visible_units = self._visible_units
         batch_size = min(self.batch_size, X.shape[0])
         for index, n_hidden in enumerate(sizes):

@@ -25,6 +25,13 @@ def _dense(X):
     return X.toarray() if sp.issparse(X) else np.asarray(X)
 
 
+def feature_mean_and_variance(X):
+    """Mean and variance of each column of ``X`` (dense or sparse)."""
+    if sp.issparse(X):
+        return mean_variance_axis(X.tocsr(), axis=0)
+    return X.mean(axis=0), X.var(axis=0)
+
+
 def _float32_scratch(out, scratch):
     """Where float32 draws go: ``out`` itself when it is float32."""
     if out.dtype == np.float32:
@@ -277,10 +284,7 @@ class GaussianUnits:
         if X.shape[0] < 2:
             return
         with np.errstate(over="ignore", invalid="ignore"):
-            if sp.issparse(X):
-                mean, variance = mean_variance_axis(X.tocsr(), axis=0)
-            else:
-                mean, variance = X.mean(axis=0), X.var(axis=0)
+            mean, variance = feature_mean_and_variance(X)
         if not (np.isfinite(mean).all() and np.isfinite(variance).all()):
             raise ValueError(
                 f"X has values too large for the Gaussian visible units of "

@@ -30,7 +30,7 @@ from scipy.special import logsumexp
 from sklearn.utils import check_array, check_random_state
 
 from ._rbm import RBMLayer
-from ._units import get_unit_type
+from ._units import BernoulliUnits, get_unit_type
 
 __all__ = [
     "AISResult",
@@ -647,6 +647,10 @@ def _anneal(layer, visible, base_bias, schedule, n_runs, rng):
     bias_gap = target_bias - base_bias
     diff_base = np.empty((n_runs, n_visible)) if gaussian else None
     diff_target = np.empty((n_runs, n_visible)) if gaussian else None
+    # Uniform draws and probabilities, reused at every temperature.
+    uniform_visible = np.empty((n_runs, n_visible))
+    visible_probability = np.empty((n_runs, n_visible))
+    uniform_hidden = np.empty((n_runs, n_hidden))
 
     def sample_visible(mean):
         # u ~ p(u | h) at the current temperature, given its mean (Gaussian)
@@ -655,7 +659,8 @@ def _anneal(layer, visible, base_bias, schedule, n_runs, rng):
             rng.standard_normal(out=u)
             np.add(u, mean, out=u)
         else:
-            np.less(rng.random(u.shape), _sigmoid(mean), out=u)
+            probability = BernoulliUnits.mean(mean, out=visible_probability)
+            np.less(rng.random(out=uniform_visible), probability, out=u)
 
     def visible_log_ratio():
         # d/dbeta of log p*_beta(u) from the visible terms, for each run.
@@ -689,7 +694,7 @@ def _anneal(layer, visible, base_bias, schedule, n_runs, rng):
         # sigmoid(x) = exp(x - softplus(x)), both already in scaled/softplus.
         np.subtract(scaled, softplus, out=scaled)
         np.exp(scaled, out=scaled)
-        np.less(rng.random(hidden.shape), scaled, out=hidden)
+        np.less(rng.random(out=uniform_hidden), scaled, out=hidden)
         np.matmul(hidden, W.T, out=visible_field)
         visible_field += target_bias
         visible_field *= beta
@@ -711,11 +716,6 @@ def _softplus(x, out, scratch):
     np.maximum(x, 0.0, out=out)
     out += scratch
     return out
-
-
-def _sigmoid(x):
-    with np.errstate(over="ignore"):
-        return 1.0 / (1.0 + np.exp(-x))
 
 
 # ------------------------------------------------------- log-likelihood of data
@@ -1018,7 +1018,8 @@ def dbn_log_likelihood_lower_bound(
             below = X
             for layer in layers[:-1]:
                 field = layer.hidden_field(below)
-                H = (rng.random(field.shape) < _sigmoid(field)).astype(np.float64)
+                probability = BernoulliUnits.mean(field, out=np.empty_like(field))
+                H = (rng.random(field.shape) < probability).astype(np.float64)
                 total += _log_conditional(layer, below, H) - _log_bernoulli(H, field)
                 below = H
             total -= top.free_energy(below)
