@@ -396,12 +396,38 @@ def test_optimizer_pickles_mid_training(make_optimizer):
         optimizer.update(net.parameters, gw + gb)
     net_copy, optimizer_copy = pickle.loads(pickle.dumps((net, optimizer)))
     assert "_scratch_buffers" not in optimizer_copy.__dict__
+    assert "_plan" not in optimizer_copy.__dict__  # views of the old arrays
     for model, opt in ((net, optimizer), (net_copy, optimizer_copy)):
         for _ in range(5):
             _, gw, gb = model.loss_and_gradients(X, Y)
             opt.update(model.parameters, gw + gb)
     for a, b in zip(net.parameters, net_copy.parameters, strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("make_optimizer", OPTIMIZERS)
+def test_optimizer_follows_new_arrays_of_the_same_shapes(make_optimizer):
+    # The update keeps chunk views of the arrays it was last given; other
+    # arrays (a new network, a new gradient buffer, reset state) must be the
+    # ones updated and read, never the cached ones.
+    rng = np.random.default_rng(0)
+    grad, other_grad = rng.normal(size=(300, 200)), rng.normal(size=(300, 200))
+    first, second = np.zeros((300, 200)), np.zeros((300, 200))
+    optimizer = make_optimizer()
+    optimizer.update([first], [grad])
+    after_one = first.copy()
+    optimizer.update([second], [other_grad])
+    np.testing.assert_array_equal(first, after_one)
+    reference = make_optimizer()
+    expected = np.zeros((300, 200))
+    reference.update([np.zeros((300, 200))], [grad])
+    reference.update([expected], [other_grad])
+    np.testing.assert_array_equal(second, expected)
+    # The same arrays again, with their gradient changed in place.
+    grad[...] = other_grad
+    optimizer.update([second], [grad])
+    reference.update([expected], [other_grad.copy()])
+    np.testing.assert_array_equal(second, expected)
 
 
 def test_optimizer_rejects_mismatched_parameters():
