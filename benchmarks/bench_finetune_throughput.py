@@ -86,6 +86,45 @@ def sklearn_epoch(X, y, batch_size, seed=0):
     return mlp.loss_, mlp.coefs_[0].dtype
 
 
+class ProductBuffers:
+    """Preallocated operands of the matrix products of one minibatch.
+
+    ``forward()`` and ``backward()`` run exactly the products a training step
+    needs (4 forward; 4 weight gradients and 3 deltas backward) and nothing
+    else: their time is the floor that no implementation on this BLAS can go
+    under, whatever it does around them.
+    """
+
+    def __init__(self, batch_size, dtype, seed=0):
+        rng = np.random.default_rng(seed)
+        sizes = list(zip(LAYER_SIZES[:-1], LAYER_SIZES[1:], strict=True))
+        self.W = [rng.random((n_in, n_out)).astype(dtype) for n_in, n_out in sizes]
+        self.X = rng.random((batch_size, LAYER_SIZES[0])).astype(dtype)
+        self.Z = [np.empty((batch_size, n_out), dtype) for _, n_out in sizes]
+        self.D = [np.empty((batch_size, n_in), dtype) for n_in, _ in sizes]
+        self.G = [np.empty_like(W) for W in self.W]
+        self.inputs = [self.X, *self.Z[:-1]]
+
+    def forward(self):
+        for A, W, Z in zip(self.inputs, self.W, self.Z, strict=True):
+            np.matmul(A, W, out=Z)
+
+    def backward(self):
+        for A, Z, G in zip(self.inputs, self.Z, self.G, strict=True):
+            np.matmul(A.T, Z, out=G)
+        for Z, W, D in zip(self.Z[1:], self.W[1:], self.D[1:], strict=True):
+            np.matmul(Z, W.T, out=D)
+
+
+def products_epoch(X, y, batch_size, seed=0):
+    """Only the matrix products of one epoch, as many minibatches as X makes."""
+    buffers = ProductBuffers(batch_size, X.dtype, seed)
+    for _ in range(0, X.shape[0], batch_size):
+        buffers.forward()
+        buffers.backward()
+    return None, X.dtype
+
+
 def timed(function, *args):
     start = time.perf_counter()
     result = function(*args)
@@ -96,38 +135,44 @@ def throughput_table(n_samples, batch_sizes, dtypes, repeats):
     X64, y = make_data(n_samples)
     data = {np.dtype(dtype): X64.astype(dtype) for dtype in dtypes}
     configs = [(b, np.dtype(d)) for b in batch_sizes for d in dtypes]
-    times = {(c, name): [] for c in configs for name in ("skdbn", "sklearn")}
+    sides = [("skdbn", skdbn_epoch), ("sklearn", sklearn_epoch)]
+    sides.append(("products", products_epoch))
+    times = {(c, name): [] for c in configs for name, _ in sides}
     computed_dtype = {}
     # Interleave: every repeat runs every configuration once on each side,
-    # alternating which side goes first, so drifts hit both alike.
+    # rotating which side goes first, so drifts hit all alike.
     for repeat in range(repeats):
         for config in configs:
             batch_size, dtype = config
-            runs = [("skdbn", skdbn_epoch), ("sklearn", sklearn_epoch)]
-            if repeat % 2:
-                runs.reverse()
-            for name, epoch in runs:
+            shift = repeat % len(sides)
+            for name, epoch in sides[shift:] + sides[:shift]:
                 seconds, (_, used) = timed(epoch, data[dtype], y, batch_size)
                 times[config, name].append(seconds)
                 computed_dtype[config, name] = np.dtype(used)
 
     header = (
         f"{'batch':>5}  {'input':>7}  {'skdbn (dtype)':>22}  "
-        f"{'MLPClassifier (dtype)':>26}  {'ratio':>6}"
+        f"{'MLPClassifier (dtype)':>26}  {'ratio':>6}  {'products alone':>14}  "
+        f"{'ceiling':>7}"
     )
     print(header)
     print("-" * len(header))
     for config in configs:
         batch_size, dtype = config
-        rates = {}
-        for name in ("skdbn", "sklearn"):
-            rates[name] = n_samples / np.median(times[config, name])
+        rates = {name: n_samples / np.median(times[config, name]) for name, _ in sides}
         ours = f"{rates['skdbn']:10.0f}/s ({computed_dtype[config, 'skdbn']})"
         theirs = f"{rates['sklearn']:10.0f}/s ({computed_dtype[config, 'sklearn']})"
         print(
             f"{batch_size:>5}  {dtype.name:>7}  {ours:>22}  {theirs:>26}  "
-            f"{rates['skdbn'] / rates['sklearn']:5.2f}x"
+            f"{rates['skdbn'] / rates['sklearn']:5.2f}x  "
+            f"{rates['products']:12.0f}/s  "
+            f"{rates['products'] / rates['sklearn']:6.2f}x"
         )
+    print(
+        "\nproducts alone: the epoch's matrix products and nothing else, the "
+        "floor on this BLAS;\nceiling: the ratio to MLPClassifier that an "
+        "implementation spending no time outside them would reach."
+    )
 
 
 def profile_minibatch(batch_size, dtype, repeats=20):
@@ -143,21 +188,13 @@ def profile_minibatch(batch_size, dtype, repeats=20):
     optimizer = SGDOptimizer(LEARNING_RATE, momentum=MOMENTUM)
     X = rng.random((batch_size, LAYER_SIZES[0])).astype(dtype)
     Y = np.eye(LAYER_SIZES[-1], dtype=dtype)[rng.integers(10, size=batch_size)]
-    W, b = net.weights, net.biases
-    n_layers = len(W)
-    Z = [np.empty((batch_size, W_.shape[1]), dtype) for W_ in W]
-    D = [np.empty((batch_size, W_.shape[0]), dtype) for W_ in W]
-    G = [np.empty_like(W_) for W_ in W]
-    inputs = [X, *Z[:-1]]
+    products = ProductBuffers(batch_size, dtype)
+    Z, b = products.Z, net.biases
+    n_layers = len(b)
     decay = ALPHA / batch_size
     pieces = {
-        "GEMMs, forward (4 matmul out=)": lambda: [
-            np.matmul(inputs[i], W[i], out=Z[i]) for i in range(n_layers)
-        ],
-        "GEMMs, backward (7 matmul out=)": lambda: (
-            [np.matmul(inputs[i].T, Z[i], out=G[i]) for i in range(n_layers)],
-            [np.matmul(Z[i], W[i].T, out=D[i]) for i in range(1, n_layers)],
-        ),
+        "GEMMs, forward (4 matmul out=)": products.forward,
+        "GEMMs, backward (7 matmul out=)": products.backward,
         "bias adds, forward": lambda: [Z[i].__iadd__(b[i]) for i in range(n_layers)],
         "logistic, in place (hidden)": lambda: [
             np.reciprocal(np.exp(np.negative(Z[i], out=Z[i]), out=Z[i]) + 1, out=Z[i])
