@@ -1070,15 +1070,18 @@ class _Optimizer:
             and all(a is b for a, b in zip(cached[0], key, strict=True))
         ):
             return cached[1]
+        # One scratch buffer per slot, sized for the largest parameter first,
+        # so that every parameter's chunks share it.
         buffers = getattr(self, "_scratch_buffers", [])
         buffers += [None] * (n_scratch - len(buffers))
+        for k in range(n_scratch):
+            for param in params:
+                buffers[k] = _chunk_scratch(param, buffers[k])
+        self._scratch_buffers = buffers
         plan = []
         for param, grad, *state in zip(params, grads, *states, strict=True):
-            for k in range(n_scratch):
-                buffers[k] = _chunk_scratch(param, buffers[k])
             chunks = list(_chunks((param, *state, grad), *buffers[:n_scratch]))
             plan.append((_blas_functions(param, state[0]), chunks))
-        self._scratch_buffers = buffers
         self._plan = (key, plan)
         return plan
 
