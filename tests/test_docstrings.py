@@ -119,7 +119,7 @@ def _cases():
         yield pytest.param(path, kind, id=path, marks=marks)
 
 
-@pytest.mark.parametrize("path, kind", _cases())
+@pytest.mark.parametrize("path, kind", list(_cases()))
 def test_docstring(path, kind):
     errors = _errors(path, kind)
     assert not errors, f"{path}:\n" + "\n".join(f"  {c}: {m}" for c, m in errors)
