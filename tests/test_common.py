@@ -36,8 +36,21 @@ EXPECTED_FAILED_CHECKS = {}
 # The common checks feed standard-normal data to every transformer; Bernoulli
 # visible units accept it (the maths is defined for any real input) but warn
 # that it lies outside [0, 1]. That warning is tested in test_stack.py.
+
+
+def _parametrize_with_listed_checks(estimators, **kwargs):
+    """``parametrize_with_checks``, with its cases materialised as a list.
+
+    scikit-learn before 1.7 passes a generator to ``pytest.mark.parametrize``,
+    which pytest 9.1 deprecates (an error here, where deprecations are).
+    """
+    mark = parametrize_with_checks(estimators, **kwargs)
+    argnames, argvalues = mark.args
+    return pytest.mark.parametrize(argnames, list(argvalues), **mark.kwargs)
+
+
 @pytest.mark.filterwarnings("ignore::skdbn.DataRangeWarning")
-@parametrize_with_checks(
+@_parametrize_with_listed_checks(
     ESTIMATORS,
     expected_failed_checks=lambda est: EXPECTED_FAILED_CHECKS.get(
         type(est).__name__, {}
