@@ -12,12 +12,20 @@ To cover a new public estimator, add a fitted instance's recipe to
 ``ESTIMATORS``.
 """
 
+import io
+import json
+import os
+import pickle
+import pkgutil
+import re
 import warnings
+import zipfile
 
 import numpy as np
 import pytest
 from sklearn.exceptions import ConvergenceWarning
 
+import skdbn
 from skdbn import (
     BernoulliRBMStack,
     DBNAutoencoder,
@@ -143,8 +151,229 @@ def test_loaded_model_trains_on_as_the_original(fitted, name):
         assert not np.array_equal(copies[0].transform(X), original.transform(X))
 
 
-def test_crafted_state_cannot_rebuild_foreign_types():
-    from skdbn._serialization import TAG, restore_state
+# -- Crafted files ---------------------------------------------------------------
+# A file is the attacker's: every tag in it may name anything. Only the
+# allow-listed classes of skdbn._serialization may be rebuilt, and each with
+# the attribute types, dtypes and shapes listed there.
 
-    with pytest.raises(ValueError, match="not an skdbn type"):
+SKDBN_MODULES = sorted(
+    f"skdbn.{info.name}" for info in pkgutil.iter_modules(skdbn.__path__)
+)
+DANGEROUS = ["pickle.loads", "os.system", "builtins.eval", "importlib.import_module"]
+
+
+def _rewrite_skops(data, old, new):
+    """The skops file ``data`` with the string ``old`` replaced by ``new``."""
+    source = zipfile.ZipFile(io.BytesIO(data))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as target:
+        for name in source.namelist():
+            content = source.read(name)
+            if name == "schema.json":
+                # skops stores a string as its JSON text inside a JSON string.
+                text, needle = content.decode(), json.dumps(json.dumps(old))[1:-1]
+                assert needle in text
+                content = text.replace(needle, json.dumps(json.dumps(new))[1:-1])
+                content = content.encode()
+            target.writestr(name, content)
+    return out.getvalue()
+
+
+@pytest.fixture
+def calls(monkeypatch):
+    """Records any call of the functions an attacker would name."""
+    record = []
+
+    def spy(name):
+        return lambda *args, **kwargs: record.append(name)
+
+    monkeypatch.setattr(os, "system", spy("os.system"))
+    monkeypatch.setattr(pickle, "loads", spy("pickle.loads"))
+    return record
+
+
+@pytest.mark.parametrize("target", DANGEROUS)
+@pytest.mark.parametrize("module", SKDBN_MODULES)
+@pytest.mark.parametrize(
+    "replaced",
+    ["skdbn._rbm:RBMLayer", "skdbn._network:LogisticActivation"],
+    ids=["object", "class"],
+)
+def test_crafted_skops_file_cannot_name_functions(
+    fitted, calls, replaced, module, target
+):
+    # "skdbn.datasets:pickle.loads" is reachable from an skdbn module (it
+    # imports pickle), but it is not a class skdbn means to rebuild.
+    model, X = fitted[0]["DBNClassifier"], fitted[1]
+    crafted = f"{module}:{target}"
+    data = _rewrite_skops(sio.dumps(model), replaced, crafted)
+    with pytest.raises(ValueError, match="Refusing to load") as error:
+        sio.loads(data, trusted=[_own_class(model)]).predict(X)
+    assert repr(crafted) in str(error.value)
+    assert "not one of the classes skdbn" in str(error.value)
+    assert calls == []
+
+
+def _tagged(state, path):
+    """The first tagged dictionary for class ``path`` in a plain state."""
+    from skdbn._serialization import TAG
+
+    stack = [state]
+    while stack:
+        value = stack.pop(0)
+        if isinstance(value, dict):
+            if value.get(TAG) == path:
+                return value
+            stack.extend(value.values())
+        elif isinstance(value, list | tuple):
+            stack.extend(value)
+    raise LookupError(path)
+
+
+def _load_plain(model, state):
+    loaded = type(model).__new__(type(model))
+    loaded.__setstate__(state)
+    return loaded
+
+
+TAMPERED = {
+    "wrong-shape": (
+        "skdbn._rbm:RBMLayer",
+        "weights",
+        lambda W: np.zeros((W.shape[0] + 1, W.shape[1])),
+        "visible_bias of shape",
+    ),
+    "integer-dtype": (
+        "skdbn._rbm:RBMLayer",
+        "hidden_bias",
+        lambda b: b.astype(np.int64),
+        "RBMLayer.hidden_bias is an array of dtype int64",
+    ),
+    "object-dtype": (
+        "skdbn._rbm:RBMLayer",
+        "weights",
+        lambda W: W.astype(object),
+        "RBMLayer.weights is an array of dtype object",
+    ),
+    "string-for-array": (
+        "skdbn._network:FeedForwardNetwork",
+        "weights",
+        lambda weights: ["W"] * len(weights),
+        "FeedForwardNetwork.weights is list",
+    ),
+    "string-for-number": (
+        "skdbn._training:TrainingSettings",
+        "batch_size",
+        lambda n: "10",
+        "TrainingSettings.batch_size is str",
+    ),
+    "bool-for-integer": (
+        "skdbn._rbm:ContrastiveDivergence",
+        "n_steps",
+        lambda n: True,
+        "ContrastiveDivergence.n_steps is bool",
+    ),
+    "unknown-unit-type": (
+        "skdbn._rbm:RBMLayer",
+        "hidden_units",
+        lambda name: "os.system",
+        "RBMLayer.hidden_units is str 'os.system'",
+    ),
+    "weights-that-do-not-chain": (
+        "skdbn._network:FeedForwardNetwork",
+        "weights",
+        lambda weights: [weights[0][:, :3], *weights[1:]],
+        "FeedForwardNetwork has weights",
+    ),
+    "velocity-of-another-shape": (
+        "skdbn._training:RBMTrainer",
+        "velocities",
+        lambda velocities: [v[:1] for v in velocities],
+        "velocities of the shapes",
+    ),
+    "estimator-attribute": (
+        "skdbn._stack:BernoulliRBMStack",
+        "n_features_in_",
+        lambda n: str(n),
+        "BernoulliRBMStack.n_features_in_ is str",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", TAMPERED)
+def test_tampered_state_is_refused_naming_the_entry(fitted, case):
+    from skdbn._serialization import plain_state
+
+    path, attribute, tamper, message = TAMPERED[case]
+    model = fitted[0]["DBNClassifier"]
+    state = plain_state(model.__getstate__())
+    entry = _tagged(state, path)["state"]
+    entry[attribute] = tamper(entry[attribute])
+    with pytest.raises(ValueError, match=re.escape(message)):
+        _load_plain(model, state)
+    # The same bytes through pickle meet the same checks.
+    with pytest.raises(ValueError, match=re.escape(message)):
+        pickle.loads(pickle.dumps(_Raw(type(model), state)))
+
+
+class _Raw:
+    """Pickles as an instance of ``cls`` with the given (tampered) state."""
+
+    def __init__(self, cls, state):
+        self.cls, self.state = cls, state
+
+    def __reduce__(self):
+        return (object.__new__, (self.cls,), self.state)
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (lambda s: s.update(extra=1), "unexpected attributes ['extra']"),
+        (lambda s: s.pop("history"), "lacks the attributes ['history']"),
+    ],
+    ids=["unexpected", "missing"],
+)
+def test_attributes_must_be_exactly_those_listed(fitted, change, message):
+    from skdbn._serialization import plain_state
+
+    model = fitted[0]["BernoulliRBMStack"]
+    state = plain_state(model.__getstate__())
+    change(_tagged(state, "skdbn._rbm:RBMLayer")["state"])
+    with pytest.raises(ValueError, match=re.escape(message)):
+        _load_plain(model, state)
+
+
+def test_crafted_references_and_ids_are_refused():
+    from skdbn._serialization import CLASS, REFERENCE, TAG, restore_state
+
+    with pytest.raises(ValueError, match="names no object stored before"):
+        restore_state({REFERENCE: 7})
+    with pytest.raises(ValueError, match="is not a new integer"):
+        restore_state({TAG: "skdbn._progress:EpochClock", "id": "0", "state": {}})
+    with pytest.raises(ValueError, match="not one of the classes skdbn refers to"):
+        # A rebuildable class is still no activation to refer to.
+        restore_state({CLASS: "skdbn._rbm:RBMLayer"})
+    with pytest.raises(ValueError, match="'os:system' is not one of the classes"):
         restore_state({TAG: "os:system", "id": 0, "state": {}})
+
+
+def test_every_rebuilt_class_is_listed_with_its_real_attributes(fitted):
+    # The allow-list must cover what the estimators store, exactly: each
+    # rebuilt object's attributes are the ones listed for its class.
+    from skdbn._serialization import REBUILT_CLASSES, TAG, plain_state
+
+    models, _ = fitted
+    seen = set()
+    for model in models.values():
+        stack = [plain_state(model.__getstate__())]
+        while stack:
+            value = stack.pop()
+            if isinstance(value, dict):
+                if TAG in value:
+                    seen.add(value[TAG])
+                stack.extend(value.values())
+            elif isinstance(value, list | tuple):
+                stack.extend(value)
+    assert seen <= set(REBUILT_CLASSES)
+    assert "skdbn._rbm:RBMLayer" in seen and "skdbn._network:AdamOptimizer" in seen
