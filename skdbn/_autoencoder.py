@@ -35,7 +35,7 @@ from ._network import ACTIVATIONS
 from ._serialization import PlainStateMixin
 from ._stack import _RBMStackBase
 from ._units import UNIT_TYPES, DataRangeWarning, get_unit_type
-from ._validation import validate_prediction_input
+from ._validation import check_numeric_columns, validate_prediction_input
 
 #: Initial bias of the log-variance head of a variational code layer: the
 #: posterior starts narrow (standard deviation exp(-2) = 0.14), so that the
@@ -558,7 +558,8 @@ class DBNAutoencoder(
     random_state : int, RandomState instance or None, default=None
         Seed of the pre-training, the weight initialisation, the minibatch
         order and the noise of the variational code: the same seed gives
-        the same model.
+        the same model on the same machine with the same number of BLAS
+        threads.
     verbose : int, default=0
         Print one line per pre-training and per fine-tuning epoch.
 
@@ -765,6 +766,7 @@ class DBNAutoencoder(
 
     def _validate_training_data(self, X, reset):
         dtype = [np.float64, np.float32] if reset else self._network.dtype
+        check_numeric_columns(X, type(self).__name__)
         X = validate_data(
             self, X, accept_sparse=["csr", "csc"], dtype=dtype, reset=reset
         )

@@ -36,7 +36,11 @@ from ._stack import (
 )
 from ._training import RBMTrainer
 from ._units import get_unit_type
-from ._validation import validate_prediction_input
+from ._validation import (
+    check_labels_present,
+    check_numeric_columns,
+    validate_prediction_input,
+)
 
 
 class _BaseDBN(PlainStateMixin, FineTuningMixin, TransformerMixin, BaseEstimator):
@@ -155,6 +159,9 @@ class _BaseDBN(PlainStateMixin, FineTuningMixin, TransformerMixin, BaseEstimator
         dtype = [np.float64, np.float32]
         if not reset:
             dtype = self._network.weights[0].dtype
+        check_numeric_columns(X, type(self).__name__)
+        if isinstance(self, ClassifierMixin):
+            check_labels_present(y)
         X, y = validate_data(
             self,
             X,
@@ -416,7 +423,8 @@ class DBNClassifier(ClassifierMixin, _BaseDBN):
         None learns no such layer.
     random_state : int, RandomState instance or None, default=None
         Seed of the pre-training, the weight initialisation, the minibatch
-        order and the dropout masks: the same seed gives the same model.
+        order and the dropout masks: the same seed gives the same model on
+        the same machine with the same number of BLAS threads.
     verbose : int, default=0
         Print one line per pre-training and per fine-tuning epoch.
 

@@ -22,7 +22,7 @@ from ._units import (
     get_unit_type,
     sample_from_field,
 )
-from ._validation import validate_prediction_input
+from ._validation import check_numeric_columns, validate_prediction_input
 from ._warnings import warn
 
 #: ``learning_rate="auto"``: the step for an RBM with binary units on both
@@ -219,6 +219,7 @@ class _RBMStackBase(
         dtype = [np.float64, np.float32]
         if not reset and hasattr(self, "layers_"):
             dtype = self.layers_[0].weights.dtype
+        check_numeric_columns(X, type(owner or self).__name__)
         X = validate_data(
             self, X, accept_sparse=["csr", "csc"], dtype=dtype, reset=reset
         )
@@ -590,7 +591,8 @@ class BernoulliRBMStack(_RBMStackBase):
         energy and the free-energy gap to the training data.
     random_state : int, RandomState instance or None, default=None
         Seed of the weight initialisation, the minibatch order and the Gibbs
-        sampling. The same seed gives the same model on the same machine.
+        sampling. The same seed gives the same model on the same machine
+        with the same number of BLAS threads.
     verbose : int, default=0
         Print one line per epoch and layer when positive.
 
@@ -720,7 +722,8 @@ class GaussianRBMStack(_RBMStackBase):
         energy and the free-energy gap to the training data.
     random_state : int, RandomState instance or None, default=None
         Seed of the weight initialisation, the minibatch order and the Gibbs
-        sampling. The same seed gives the same model on the same machine.
+        sampling. The same seed gives the same model on the same machine
+        with the same number of BLAS threads.
     verbose : int, default=0
         Print one line per epoch and layer when positive.
 

@@ -20,6 +20,11 @@ from ._warnings import warn
 #: units accept without a ``DataRangeWarning`` (standardised data has 0 and 1).
 STANDARDISED_LIMIT = 3.0
 
+#: Slack on the ends of ``[0, 1]`` before Bernoulli visible units warn:
+#: rounding puts ``MinMaxScaler`` output at up to ``1 + 2.2e-16``, and float32
+#: conversions a few ``1e-8`` past the ends.
+RANGE_TOLERANCE = 1e-6
+
 
 def _dense(X):
     return X.toarray() if sp.issparse(X) else np.asarray(X)
@@ -202,14 +207,38 @@ class BernoulliUnits:
         low, high = values.min(), values.max()
         if sp.issparse(X) and X.nnz < X.shape[0] * X.shape[1]:
             low = min(low, 0.0)
-        if low < 0.0 or high > 1.0:
-            warn(
-                f"{estimator_name} has Bernoulli visible units, which model data "
-                f"in [0, 1], but X has values in [{low:.4g}, {high:.4g}]. Scale "
-                "the input first, e.g. with sklearn.preprocessing.MinMaxScaler"
-                "(clip=True).",
-                DataRangeWarning,
+        if low >= -RANGE_TOLERANCE and high <= 1.0 + RANGE_TOLERANCE:
+            return
+        gaussian = (
+            "GaussianRBMStack"
+            if estimator_name.endswith("Stack")
+            else f'{estimator_name}(visible_units="gaussian")'
+        )
+        if _looks_standardised(X):
+            advice = (
+                "X looks standardised (feature means near 0, standard "
+                f"deviations near 1): model it with Gaussian units, {gaussian}."
             )
+        else:
+            advice = (
+                "Scale the input first, e.g. with sklearn.preprocessing."
+                "MinMaxScaler(clip=True); or, for real-valued data, standardise "
+                f"it (StandardScaler) and use {gaussian}."
+            )
+        warn(
+            f"{estimator_name} has Bernoulli visible units, which model data "
+            f"in [0, 1], but X has values in [{low:.6g}, {high:.6g}]. {advice}",
+            DataRangeWarning,
+        )
+
+
+def _looks_standardised(X):
+    """Whether every feature has mean within 0.5 of 0 and std at most 2."""
+    if X.shape[0] < 2:
+        return False
+    with np.errstate(over="ignore", invalid="ignore"):
+        mean, variance = feature_mean_and_variance(X)
+    return bool(np.all(np.abs(mean) <= 0.5) and np.all(variance <= 4.0))
 
 
 class GaussianUnits:
@@ -400,7 +429,7 @@ class ReLUUnits:
     def check_visible_input(X, estimator_name):
         """Warn when data has negative values, which NReLU units never take."""
         values = X.data if sp.issparse(X) else X
-        if values.size and values.min() < 0:
+        if values.size and values.min() < -RANGE_TOLERANCE:
             warn(
                 f"{estimator_name} has rectified linear visible units, which "
                 f"model non-negative data, but X has values down to "

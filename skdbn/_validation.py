@@ -11,6 +11,7 @@ def validate_prediction_input(estimator, X):
     rejects NaN, inf, empty input and a feature count or names other than
     those seen in ``fit``.
     """
+    check_numeric_columns(X, type(estimator).__name__)
     return validate_data(
         estimator,
         X,
@@ -18,3 +19,53 @@ def validate_prediction_input(estimator, X):
         dtype=[np.float64, np.float32],
         reset=False,
     )
+
+
+def check_numeric_columns(X, estimator_name):
+    """Refuse a DataFrame with non-numeric columns, naming them.
+
+    ``validate_data`` would fail with "could not convert string to float",
+    which names neither the column nor the fix.
+    """
+    columns, dtypes = getattr(X, "columns", None), getattr(X, "dtypes", None)
+    if columns is None or dtypes is None or not hasattr(dtypes, "__iter__"):
+        return
+    offending = [
+        f"{column!r} ({dtype})"
+        for column, dtype in zip(columns, dtypes, strict=True)
+        if getattr(dtype, "kind", "O") not in "biuf"
+    ]
+    if offending:
+        raise ValueError(
+            f"{estimator_name} needs numeric input, but X has non-numeric "
+            f"columns: {', '.join(offending[:10])}"
+            f"{' and more' if len(offending) > 10 else ''}. Encode them first, "
+            "e.g. with sklearn.preprocessing.OneHotEncoder in a "
+            "sklearn.compose.ColumnTransformer."
+        )
+
+
+def check_labels_present(y):
+    """Refuse targets with missing labels (None or NaN), naming the first row.
+
+    Without this, sorting the labels fails with a ``TypeError`` comparing
+    None with a label, or the target type comes out as "unknown".
+    """
+    labels = np.asarray(y) if hasattr(y, "dtype") else np.asarray(y, dtype=object)
+    if labels.dtype.kind == "f":
+        missing = np.isnan(labels)
+    elif labels.dtype.kind == "O":
+        missing = np.frompyfunc(_is_missing, 1, 1)(labels).astype(bool)
+    else:
+        return
+    if missing.any():
+        row = int(np.argwhere(missing)[0][0])
+        raise ValueError(
+            f"y has {int(missing.sum())} missing labels (None or NaN), the "
+            f"first in row {row}: every training sample needs a label. Drop "
+            "the unlabelled rows, or give them a label."
+        )
+
+
+def _is_missing(value):
+    return value is None or (isinstance(value, float) and value != value)

@@ -6,9 +6,10 @@ import warnings
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from sklearn.preprocessing import MinMaxScaler, StandardScaler
 
 from skdbn import DataRangeWarning
-from skdbn._units import UNIT_TYPES, BernoulliUnits, get_unit_type
+from skdbn._units import UNIT_TYPES, BernoulliUnits, ReLUUnits, get_unit_type
 
 
 def logistic(x):
@@ -135,6 +136,41 @@ def test_check_visible_input_warns_outside_unit_interval():
     # Sparse: implicit zeros count, stored values above 1 are caught.
     with pytest.warns(DataRangeWarning, match=r"\[0, 3\]"):
         BernoulliUnits.check_visible_input(sp.csr_array([[0.0, 3.0]]), "E")
+
+
+def test_rounding_past_the_unit_interval_does_not_warn():
+    # MinMaxScaler's output reaches 1 + 2.2e-16; float32 a few 1e-8 past 0.
+    X = np.random.default_rng(5).normal(size=(50, 4)) * 7 + 3
+    scaled = MinMaxScaler().fit_transform(X)
+    assert scaled.max() == 1.0000000000000002
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        BernoulliUnits.check_visible_input(scaled, "E")
+        BernoulliUnits.check_visible_input(np.array([[1.0 + 2.2e-16, -3e-8]]), "E")
+        ReLUUnits.check_visible_input(np.array([[-3e-8, 2.0]]), "E")
+    with pytest.warns(DataRangeWarning, match=r"\[0, 1.001\]"):
+        BernoulliUnits.check_visible_input(np.array([[0.0, 1.001]]), "E")
+
+
+@pytest.mark.parametrize(
+    "name, fix",
+    [
+        ("BernoulliRBMStack", "GaussianRBMStack"),
+        ("DBNClassifier", 'DBNClassifier(visible_units="gaussian")'),
+    ],
+)
+def test_standardised_data_are_pointed_at_gaussian_units(name, fix):
+    X = StandardScaler().fit_transform(
+        np.random.default_rng(0).normal(size=(100, 5)) * 4 + 10
+    )
+    with pytest.warns(DataRangeWarning, match="looks standardised") as record:
+        BernoulliUnits.check_visible_input(X, name)
+    assert fix in str(record[0].message)
+    # Data far from standardised get the scaling advice, and Gaussian units
+    # as the alternative for real-valued data.
+    with pytest.warns(DataRangeWarning, match="MinMaxScaler") as record:
+        BernoulliUnits.check_visible_input(X * 100 + 50, name)
+    assert fix in str(record[0].message)
 
 
 def test_unit_registry():
