@@ -51,11 +51,13 @@ def check_labels_present(y):
     Without this, sorting the labels fails with a ``TypeError`` comparing
     None with a label, or the target type comes out as "unknown".
     """
+    if y is None:  # validate_data says that y is required
+        return
     labels = np.asarray(y) if hasattr(y, "dtype") else np.asarray(y, dtype=object)
     if labels.dtype.kind == "f":
         missing = np.isnan(labels)
     elif labels.dtype.kind == "O":
-        missing = np.frompyfunc(_is_missing, 1, 1)(labels).astype(bool)
+        missing = np.asarray(np.frompyfunc(_is_missing, 1, 1)(labels), dtype=bool)
     else:
         return
     if missing.any():
