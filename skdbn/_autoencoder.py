@@ -30,7 +30,12 @@ from sklearn.utils._available_if import available_if
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._fine_tuning import PRETRAINING_PARAMETERS, STACK_CLASSES, FineTuningMixin
+from ._fine_tuning import (
+    FINE_TUNING_CONSTRAINTS,
+    PRETRAINING_PARAMETERS,
+    STACK_CLASSES,
+    FineTuningMixin,
+)
 from ._network import ACTIVATIONS
 from ._serialization import PlainStateMixin
 from ._stack import _RBMStackBase
@@ -529,19 +534,46 @@ class DBNAutoencoder(
         ``kl_weight / kl_warmup_epochs`` to ``kl_weight`` (0: no warm-up).
         Those epochs count neither towards ``n_iter_no_change`` nor towards
         ``best_loss_``, since their loss is not comparable.
-    solver : {"adam", "sgd"}, default="adam"
-        Fine-tuning optimiser: Adam, or SGD with Nesterov momentum
-        ``momentum``.
+    solver : {"adam", "sgd", "lbfgs"}, default="adam"
+        Fine-tuning optimiser: Adam, SGD with Nesterov momentum ``momentum``,
+        or L-BFGS-B (through ``scipy.optimize``, as scikit-learn's MLP), which
+        minimises the loss of the whole training set, without minibatches: on
+        small data sets it often fits far better than the stochastic solvers.
+        It has no ``partial_fit``, takes no dropout and ignores
+        ``early_stopping``. A variational code needs a stochastic solver.
     learning_rate_init : float, default=1e-3
-        Fine-tuning step size.
+        Fine-tuning step size of ``"adam"`` and ``"sgd"`` (the first one, with
+        a ``fine_tuning_schedule``).
+    fine_tuning_schedule : {"constant", "invscaling", "adaptive"}, \
+            default="constant"
+        How the fine-tuning step of ``solver="sgd"`` changes (the other
+        solvers ignore it): scikit-learn's MLP's ``learning_rate``, renamed
+        because ``learning_rate`` is the RBMs' pre-training step here.
+        ``"constant"`` keeps ``learning_rate_init``; ``"invscaling"`` sets it
+        to ``learning_rate_init / (t_ + 1) ** power_t`` after each epoch;
+        ``"adaptive"`` divides it by 5 whenever more than ``n_iter_no_change``
+        epochs in a row have not improved by ``tol``, and stops fine-tuning
+        only once it is below 1e-6. Every ``fit`` starts at
+        ``learning_rate_init``, warm-started or not.
+    power_t : float, default=0.5
+        Exponent of the ``"invscaling"`` schedule.
     alpha : float, default=1e-4
         L2 penalty on the weights during fine-tuning, with scikit-learn's
         ``MLPRegressor`` scaling (``0.5 * alpha * ||W||^2 / batch_size``).
     max_iter : int, default=200
-        Maximum number of fine-tuning epochs.
+        Maximum number of fine-tuning epochs (of L-BFGS iterations with
+        ``solver="lbfgs"``).
+    max_fun : int, default=15000
+        Maximum number of loss evaluations with ``solver="lbfgs"``.
+    shuffle : bool, default=True
+        Shuffle the training rows before each fine-tuning epoch; ``False``
+        takes the minibatches in the order of the rows (pre-training
+        shuffles either way).
     tol : float, default=1e-4
         Minimum improvement of the training loss (or of the validation score
-        with ``early_stopping``) that resets the patience counter.
+        with ``early_stopping``) that resets the patience counter. With
+        ``solver="lbfgs"``, the largest projected gradient component at which
+        L-BFGS stops (scipy's ``gtol``).
     early_stopping : bool, default=False
         Hold out ``validation_fraction`` of the data (used neither for
         pre-training nor for fine-tuning), stop when its score stops
@@ -550,8 +582,11 @@ class DBNAutoencoder(
         the mean of ``score_samples`` (the deterministic ELBO).
     validation_fraction : float, default=0.1
         Fraction of the training data held out for early stopping.
-    n_iter_no_change : int, default=10
-        Epochs without improvement of more than ``tol`` before stopping.
+    n_iter_no_change : int or np.inf, default=10
+        Fine-tuning stops once more than ``n_iter_no_change`` epochs in a row
+        have not improved by ``tol``, as in scikit-learn's MLP (``np.inf``:
+        never early). With ``fine_tuning_schedule="adaptive"`` the step is
+        divided by 5 instead.
     warm_start : bool, default=False
         Let ``fit`` continue fine-tuning the current network (no new
         pre-training) instead of starting afresh.
@@ -590,7 +625,9 @@ class DBNAutoencoder(
         Lowest training loss after the KL warm-up, without
         ``early_stopping``.
     n_iter_ : int
-        Number of fine-tuning epochs run.
+        Number of fine-tuning epochs (L-BFGS iterations) of the last call
+        to ``fit``, as in scikit-learn's MLP;
+        ``loss_curve_`` has those of all calls.
     t_ : int
         Number of training samples seen by the fine-tuning updates.
     n_features_in_ : int
@@ -651,15 +688,7 @@ class DBNAutoencoder(
         "variational": ["boolean"],
         "kl_weight": [Interval(Real, 0, None, closed="left")],
         "kl_warmup_epochs": [Interval(Integral, 0, None, closed="left")],
-        "solver": [StrOptions({"adam", "sgd"})],
-        "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
-        "alpha": [Interval(Real, 0, None, closed="left")],
-        "max_iter": [Interval(Integral, 1, None, closed="left")],
-        "tol": [Interval(Real, 0, None, closed="left")],
-        "early_stopping": ["boolean"],
-        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
-        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
-        "warm_start": ["boolean"],
+        **FINE_TUNING_CONSTRAINTS,
     }
 
     def __init__(
@@ -687,8 +716,12 @@ class DBNAutoencoder(
         kl_warmup_epochs=10,
         solver="adam",
         learning_rate_init=1e-3,
+        fine_tuning_schedule="constant",
+        power_t=0.5,
         alpha=1e-4,
         max_iter=200,
+        max_fun=15000,
+        shuffle=True,
         tol=1e-4,
         early_stopping=False,
         validation_fraction=0.1,
@@ -719,8 +752,12 @@ class DBNAutoencoder(
         self.kl_warmup_epochs = kl_warmup_epochs
         self.solver = solver
         self.learning_rate_init = learning_rate_init
+        self.fine_tuning_schedule = fine_tuning_schedule
+        self.power_t = power_t
         self.alpha = alpha
         self.max_iter = max_iter
+        self.max_fun = max_fun
+        self.shuffle = shuffle
         self.tol = tol
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
@@ -754,6 +791,12 @@ class DBNAutoencoder(
             raise ValueError(
                 "warm_start cannot change variational: refit with warm_start=False."
             )
+        if self.solver == "lbfgs" and self.variational:
+            raise ValueError(
+                "A variational code needs a stochastic solver ('adam' or 'sgd'): "
+                "its loss is an expectation over noise, which solver='lbfgs' "
+                "cannot minimise."
+            )
         X = self._validate_training_data(X, reset=first)
         rng = check_random_state(self.random_state)
         if first:
@@ -761,6 +804,7 @@ class DBNAutoencoder(
         X_train, X_val = self._split_early_stopping(X)
         if first:
             self._initialize_network(X_train, X_val)
+        self._optimizer = self._make_optimizer()
         self._fine_tune(X_train, X_val)
         return self
 
@@ -781,7 +825,7 @@ class DBNAutoencoder(
         self.kl_curve_ = [] if self.variational else None
 
     def _split_early_stopping(self, X):
-        if not self.early_stopping:
+        if not self._early_stopping_used():
             return X, None
         X_train, X_val = train_test_split(
             X,
@@ -822,7 +866,6 @@ class DBNAutoencoder(
                 X.dtype,
                 self.variational,
             )
-        self._optimizer = self._make_optimizer()
 
     def _kl_weight_at(self, epoch):
         """The KL weight of fine-tuning epoch ``epoch`` (0-based), warm-up included."""
@@ -832,13 +875,23 @@ class DBNAutoencoder(
 
     def _fine_tune(self, X, X_val):
         network, optimizer = self._network, self._optimizer
+        if self.solver == "lbfgs":
+
+            def loss_and_gradients():
+                loss, _, grads = network.loss_and_gradients(X, alpha=self.alpha)
+                return loss, grads
+
+            self._run_lbfgs(X.shape[0], network.parameters, loss_and_gradients)
+            return
         if network.variational:
             # One buffer for every minibatch's reparameterisation noise.
             batch_size = min(self.batch_size, X.shape[0])
             noise_buffer = np.empty((batch_size, network.n_components), network.dtype)
 
         def step(rows):
-            kl_weight = self._kl_weight_at(self.n_iter_) if self.variational else 0.0
+            # The KL warm-up runs over all the epochs, warm starts included.
+            epoch = len(self.loss_curve_)
+            kl_weight = self._kl_weight_at(epoch) if self.variational else 0.0
             noise = None
             if network.variational:
                 noise = self._rng.standard_normal(
@@ -851,14 +904,14 @@ class DBNAutoencoder(
             return loss, {"kl": parts["kl"]}
 
         def warming_up():
-            # The epoch just finished is number n_iter_ - 1 (from 0).
-            weight = self._kl_weight_at(self.n_iter_ - 1)
+            # The epoch just finished is number len(loss_curve_) - 1 (from 0).
+            weight = self._kl_weight_at(len(self.loss_curve_) - 1)
             return self.variational and weight < self.kl_weight
 
         def kl_quantities(means):
             if not self.variational:
                 return []
-            weight = self._kl_weight_at(self.n_iter_ - 1)
+            weight = self._kl_weight_at(len(self.loss_curve_) - 1)
             return [("KL", means["kl"], ".5f"), ("KL weight", weight, ".3g")]
 
         history = self._run_fine_tuning(

@@ -23,10 +23,16 @@ from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._fine_tuning import PRETRAINING_PARAMETERS, STACK_CLASSES, FineTuningMixin
+from ._fine_tuning import (
+    FINE_TUNING_CONSTRAINTS,
+    PRETRAINING_PARAMETERS,
+    STACK_CLASSES,
+    FineTuningMixin,
+)
 from ._network import FeedForwardNetwork
 from ._rbm import RBMLayer, initial_layer
 from ._serialization import PlainStateMixin
@@ -56,17 +62,9 @@ class _BaseDBN(PlainStateMixin, FineTuningMixin, TransformerMixin, BaseEstimator
         "visible_units": [StrOptions(set(STACK_CLASSES))],
         "learn_variance": ["boolean"],
         "pretrain": ["boolean"],
-        "solver": [StrOptions({"adam", "sgd"})],
-        "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
-        "alpha": [Interval(Real, 0, None, closed="left")],
+        **FINE_TUNING_CONSTRAINTS,
         "dropout": [Interval(Real, 0, 1, closed="left")],
         "input_dropout": [Interval(Real, 0, 1, closed="left")],
-        "max_iter": [Interval(Integral, 1, None, closed="left")],
-        "tol": [Interval(Real, 0, None, closed="left")],
-        "early_stopping": ["boolean"],
-        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
-        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
-        "warm_start": ["boolean"],
     }
 
     def __init__(
@@ -91,10 +89,14 @@ class _BaseDBN(PlainStateMixin, FineTuningMixin, TransformerMixin, BaseEstimator
         pretrain=True,
         solver="adam",
         learning_rate_init=1e-3,
+        fine_tuning_schedule="constant",
+        power_t=0.5,
         alpha=1e-4,
         dropout=0.0,
         input_dropout=0.0,
         max_iter=200,
+        max_fun=15000,
+        shuffle=True,
         tol=1e-4,
         early_stopping=False,
         validation_fraction=0.1,
@@ -122,10 +124,14 @@ class _BaseDBN(PlainStateMixin, FineTuningMixin, TransformerMixin, BaseEstimator
         self.pretrain = pretrain
         self.solver = solver
         self.learning_rate_init = learning_rate_init
+        self.fine_tuning_schedule = fine_tuning_schedule
+        self.power_t = power_t
         self.alpha = alpha
         self.dropout = dropout
         self.input_dropout = input_dropout
         self.max_iter = max_iter
+        self.max_fun = max_fun
+        self.shuffle = shuffle
         self.tol = tol
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
@@ -137,6 +143,19 @@ class _BaseDBN(PlainStateMixin, FineTuningMixin, TransformerMixin, BaseEstimator
     # --------------------------------------------------------------- fitting
 
     def _fit(self, X, y, *, incremental=False, classes=None):
+        if incremental and self.early_stopping:
+            # As MLP: partial_fit sees one chunk at a time, nothing to hold out.
+            raise ValueError(
+                "partial_fit does not support early_stopping=True: set "
+                "early_stopping=False, or use fit."
+            )
+        if self.solver == "lbfgs" and (self.dropout or self.input_dropout):
+            raise ValueError(
+                "dropout and input_dropout need a stochastic solver ('adam' or "
+                "'sgd'): solver='lbfgs' minimises the full, deterministic "
+                f"training loss; got dropout={self.dropout}, "
+                f"input_dropout={self.input_dropout}."
+            )
         first = not (hasattr(self, "_network") and (incremental or self.warm_start))
         X, y = self._validate_training_data(X, y, reset=first)
         Y = self._encode_targets(
@@ -151,6 +170,8 @@ class _BaseDBN(PlainStateMixin, FineTuningMixin, TransformerMixin, BaseEstimator
         if first:
             self._initialize_network(X_train, Y_train.shape[1], X_val, rng)
             self._fit_generative_layer(X_train, Y_train)
+        if first or not incremental:
+            self._optimizer = self._make_optimizer()
         epochs = 1 if incremental else self.max_iter
         self._fine_tune(X_train, Y_train, X_val, y_val, epochs, incremental)
         return self
@@ -177,9 +198,7 @@ class _BaseDBN(PlainStateMixin, FineTuningMixin, TransformerMixin, BaseEstimator
         return X, y
 
     def _split_early_stopping(self, X, Y, y, incremental):
-        # partial_fit sees one chunk at a time: no early stopping there, as in
-        # scikit-learn's MLP.
-        if not self.early_stopping or incremental:
+        if not self._early_stopping_used() or incremental:
             return X, Y, None, None
         stratify = y if isinstance(self, ClassifierMixin) else None
         n_val = self._validation_size(X.shape[0])
@@ -192,11 +211,14 @@ class _BaseDBN(PlainStateMixin, FineTuningMixin, TransformerMixin, BaseEstimator
                 random_state=self._pretrain_seed,
                 stratify=stratify,
             )
-        except ValueError:
-            # Too few samples of a class to stratify: split at random instead.
-            X_train, X_val, Y_train, _, _, y_val = train_test_split(
-                X, Y, y, test_size=n_val, random_state=self._pretrain_seed
-            )
+        except ValueError as error:
+            # As MLP: a class too small to stratify is an error.
+            raise ValueError(
+                f"early_stopping holds out a validation set of {n_val} samples "
+                f"stratified by class, which is impossible here ({error}). Give "
+                "each class more samples, change validation_fraction, or set "
+                "early_stopping=False."
+            ) from error
         return X_train, Y_train, X_val, y_val
 
     def _initialize_network(self, X, n_outputs, X_val, rng):
@@ -221,7 +243,6 @@ class _BaseDBN(PlainStateMixin, FineTuningMixin, TransformerMixin, BaseEstimator
             self._network = FeedForwardNetwork.initialize(
                 [X.shape[1], *sizes, n_outputs], **shape
             )
-        self._optimizer = self._make_optimizer()
 
     def _fit_generative_layer(self, X, Y):
         """Hook for models with a generative top layer (the classifier's)."""
@@ -236,6 +257,16 @@ class _BaseDBN(PlainStateMixin, FineTuningMixin, TransformerMixin, BaseEstimator
 
     def _fine_tune(self, X, Y, X_val, y_val, epochs, incremental):
         network, optimizer = self._network, self._optimizer
+        if self.solver == "lbfgs":
+
+            def loss_and_gradients():
+                loss, grad_weights, grad_biases = network.loss_and_gradients(
+                    X, Y, alpha=self.alpha
+                )
+                return loss, grad_weights + grad_biases
+
+            self._run_lbfgs(X.shape[0], network.parameters, loss_and_gradients)
+            return
         dropout = (self.input_dropout, self.dropout)
         if dropout == (0.0, 0.0):
             dropout = None
@@ -386,10 +417,28 @@ class DBNClassifier(ClassifierMixin, _BaseDBN):
         Pre-train the hidden layers as RBMs. ``False`` starts fine-tuning
         from the random initialisation scikit-learn's ``MLPClassifier`` uses,
         to measure what pre-training buys.
-    solver : {"adam", "sgd"}, default="adam"
-        Fine-tuning optimiser: Adam, or SGD with Nesterov momentum.
+    solver : {"adam", "sgd", "lbfgs"}, default="adam"
+        Fine-tuning optimiser: Adam, SGD with Nesterov momentum, or L-BFGS-B
+        (through ``scipy.optimize``, as scikit-learn's MLP), which minimises
+        the loss of the whole training set, without minibatches: on small data
+        sets it often fits far better than the stochastic solvers. It has no
+        ``partial_fit``, takes no dropout and ignores ``early_stopping``.
     learning_rate_init : float, default=1e-3
-        Fine-tuning step size.
+        Fine-tuning step size of ``"adam"`` and ``"sgd"`` (the first one, with
+        a ``fine_tuning_schedule``).
+    fine_tuning_schedule : {"constant", "invscaling", "adaptive"}, \
+            default="constant"
+        How the fine-tuning step of ``solver="sgd"`` changes (the other
+        solvers ignore it): scikit-learn's MLP's ``learning_rate``, renamed
+        because ``learning_rate`` is the RBMs' pre-training step here.
+        ``"constant"`` keeps ``learning_rate_init``; ``"invscaling"`` sets it
+        to ``learning_rate_init / (t_ + 1) ** power_t`` after each epoch;
+        ``"adaptive"`` divides it by 5 whenever more than ``n_iter_no_change``
+        epochs in a row have not improved by ``tol``, and stops fine-tuning
+        only once it is below 1e-6. Every ``fit`` starts at
+        ``learning_rate_init``, warm-started or not.
+    power_t : float, default=0.5
+        Exponent of the ``"invscaling"`` schedule.
     alpha : float, default=1e-4
         L2 penalty on the weights during fine-tuning, with scikit-learn's
         ``MLPClassifier`` scaling (``0.5 * alpha * ||W||^2 / n_samples``).
@@ -398,22 +447,36 @@ class DBNClassifier(ClassifierMixin, _BaseDBN):
     input_dropout : float, default=0.0
         Probability of dropping each input feature during fine-tuning.
     max_iter : int, default=200
-        Maximum number of fine-tuning epochs.
+        Maximum number of fine-tuning epochs (of L-BFGS iterations with
+        ``solver="lbfgs"``).
+    max_fun : int, default=15000
+        Maximum number of loss evaluations with ``solver="lbfgs"``.
+    shuffle : bool, default=True
+        Shuffle the training rows before each fine-tuning epoch; ``False``
+        takes the minibatches in the order of the rows (pre-training
+        shuffles either way).
     tol : float, default=1e-4
         Minimum improvement of the training loss (or of the validation score
-        with ``early_stopping``) that resets the patience counter.
+        with ``early_stopping``) that resets the patience counter. With
+        ``solver="lbfgs"``, the largest projected gradient component at which
+        L-BFGS stops (scipy's ``gtol``).
     early_stopping : bool, default=False
         Hold out ``validation_fraction`` of the data (stratified), stop when
         its accuracy stops improving, and keep the best weights. The held-out
         data is used neither for pre-training nor for fine-tuning, and
-        pre-training monitors it (see ``stack_.layers_[i].history``).
+        pre-training monitors it (see ``stack_.layers_[i].history``). A class
+        with too few samples to stratify raises a ``ValueError``, as does
+        ``partial_fit`` (as in scikit-learn's MLP).
     validation_fraction : float, default=0.1
         Fraction of the training data held out for early stopping.
-    n_iter_no_change : int, default=10
-        Epochs without improvement of more than ``tol`` before stopping.
+    n_iter_no_change : int or np.inf, default=10
+        Fine-tuning stops once more than ``n_iter_no_change`` epochs in a row
+        have not improved by ``tol``, as in scikit-learn's MLP (``np.inf``:
+        never early). With ``fine_tuning_schedule="adaptive"`` the step is
+        divided by 5 instead.
     warm_start : bool, default=False
         Let ``fit`` continue fine-tuning the current network (no new
-        pre-training) instead of starting afresh.
+        pre-training) instead of starting afresh, with the same classes.
     generative_layer_size : int, default=None
         Size of a joint RBM to learn after pre-training, over the stack's
         top-level features and the one-hot labels: the "associative memory"
@@ -452,7 +515,9 @@ class DBNClassifier(ClassifierMixin, _BaseDBN):
     best_loss_ : float or None
         Lowest training loss, without ``early_stopping``.
     n_iter_ : int
-        Number of fine-tuning epochs run.
+        Number of fine-tuning epochs (L-BFGS iterations) of the last call
+        to ``fit`` or ``partial_fit``, as in scikit-learn's MLP;
+        ``loss_curve_`` has those of all calls.
     t_ : int
         Number of training samples seen by the fine-tuning updates.
     n_features_in_ : int
@@ -518,10 +583,14 @@ class DBNClassifier(ClassifierMixin, _BaseDBN):
         pretrain=True,
         solver="adam",
         learning_rate_init=1e-3,
+        fine_tuning_schedule="constant",
+        power_t=0.5,
         alpha=1e-4,
         dropout=0.0,
         input_dropout=0.0,
         max_iter=200,
+        max_fun=15000,
+        shuffle=True,
         tol=1e-4,
         early_stopping=False,
         validation_fraction=0.1,
@@ -551,10 +620,14 @@ class DBNClassifier(ClassifierMixin, _BaseDBN):
             pretrain=pretrain,
             solver=solver,
             learning_rate_init=learning_rate_init,
+            fine_tuning_schedule=fine_tuning_schedule,
+            power_t=power_t,
             alpha=alpha,
             dropout=dropout,
             input_dropout=input_dropout,
             max_iter=max_iter,
+            max_fun=max_fun,
+            shuffle=shuffle,
             tol=tol,
             early_stopping=early_stopping,
             validation_fraction=validation_fraction,
@@ -684,6 +757,7 @@ class DBNClassifier(ClassifierMixin, _BaseDBN):
         """
         return self._fit(X, y)
 
+    @available_if(_BaseDBN._check_solver)
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, classes=None):
         """One fine-tuning epoch over ``(X, y)``.
@@ -698,7 +772,8 @@ class DBNClassifier(ClassifierMixin, _BaseDBN):
         y : array-like of shape (n_samples,)
             Its labels.
         classes : array-like of shape (n_classes,), default=None
-            All the classes, required on the first call only.
+            All the classes, required on the first call; later calls may pass
+            them again, but a different set raises a ``ValueError``.
 
         Returns
         -------
@@ -726,6 +801,22 @@ class DBNClassifier(ClassifierMixin, _BaseDBN):
                     f"{np.setdiff1d(y, self.classes_)!r}."
                 )
         else:
+            if classes is not None and not np.array_equal(
+                np.unique(classes), self.classes_
+            ):
+                raise ValueError(
+                    f"classes={classes!r} is not the same as on the first call "
+                    f"to partial_fit, which had {self.classes_!r}."
+                )
+            if self.warm_start and not incremental:
+                seen = np.unique(y)
+                if not np.array_equal(seen, self.classes_):
+                    raise ValueError(
+                        "warm_start can only be used where y has the same classes "
+                        f"as in the previous call to fit: it had {self.classes_!r}, "
+                        f"y has {seen!r}. Refit with warm_start=False to change "
+                        "the classes."
+                    )
             unseen = np.setdiff1d(y, self.classes_)
             if unseen.size:
                 raise ValueError(
@@ -850,10 +941,28 @@ class DBNRegressor(RegressorMixin, _BaseDBN):
     pretrain : bool, default=True
         Pre-train the hidden layers as RBMs; ``False`` starts from random
         weights as ``MLPRegressor`` does.
-    solver : {"adam", "sgd"}, default="adam"
-        Fine-tuning optimiser.
+    solver : {"adam", "sgd", "lbfgs"}, default="adam"
+        Fine-tuning optimiser: Adam, SGD with Nesterov momentum, or L-BFGS-B
+        (through ``scipy.optimize``, as scikit-learn's MLP), which minimises
+        the loss of the whole training set, without minibatches: on small data
+        sets it often fits far better than the stochastic solvers. It has no
+        ``partial_fit``, takes no dropout and ignores ``early_stopping``.
     learning_rate_init : float, default=1e-3
-        Fine-tuning step size.
+        Fine-tuning step size of ``"adam"`` and ``"sgd"`` (the first one, with
+        a ``fine_tuning_schedule``).
+    fine_tuning_schedule : {"constant", "invscaling", "adaptive"}, \
+            default="constant"
+        How the fine-tuning step of ``solver="sgd"`` changes (the other
+        solvers ignore it): scikit-learn's MLP's ``learning_rate``, renamed
+        because ``learning_rate`` is the RBMs' pre-training step here.
+        ``"constant"`` keeps ``learning_rate_init``; ``"invscaling"`` sets it
+        to ``learning_rate_init / (t_ + 1) ** power_t`` after each epoch;
+        ``"adaptive"`` divides it by 5 whenever more than ``n_iter_no_change``
+        epochs in a row have not improved by ``tol``, and stops fine-tuning
+        only once it is below 1e-6. Every ``fit`` starts at
+        ``learning_rate_init``, warm-started or not.
+    power_t : float, default=0.5
+        Exponent of the ``"invscaling"`` schedule.
     alpha : float, default=1e-4
         L2 penalty on the weights during fine-tuning.
     dropout : float, default=0.0
@@ -861,16 +970,29 @@ class DBNRegressor(RegressorMixin, _BaseDBN):
     input_dropout : float, default=0.0
         Probability of dropping each input feature during fine-tuning.
     max_iter : int, default=200
-        Maximum number of fine-tuning epochs.
+        Maximum number of fine-tuning epochs (of L-BFGS iterations with
+        ``solver="lbfgs"``).
+    max_fun : int, default=15000
+        Maximum number of loss evaluations with ``solver="lbfgs"``.
+    shuffle : bool, default=True
+        Shuffle the training rows before each fine-tuning epoch; ``False``
+        takes the minibatches in the order of the rows (pre-training
+        shuffles either way).
     tol : float, default=1e-4
-        Minimum improvement of the loss (or validation R^2) that counts.
+        Minimum improvement of the loss (or validation R^2) that counts. With
+        ``solver="lbfgs"``, the largest projected gradient component at which
+        L-BFGS stops (scipy's ``gtol``).
     early_stopping : bool, default=False
         Hold out ``validation_fraction`` of the data, stop when its R^2 stops
-        improving and keep the best weights.
+        improving and keep the best weights. ``partial_fit`` raises a
+        ``ValueError`` with it, as in scikit-learn's MLP.
     validation_fraction : float, default=0.1
         Fraction of the training data held out for early stopping.
-    n_iter_no_change : int, default=10
-        Epochs without improvement before stopping.
+    n_iter_no_change : int or np.inf, default=10
+        Fine-tuning stops once more than ``n_iter_no_change`` epochs in a row
+        have not improved by ``tol``, as in scikit-learn's MLP (``np.inf``:
+        never early). With ``fine_tuning_schedule="adaptive"`` the step is
+        divided by 5 instead.
     warm_start : bool, default=False
         Let ``fit`` continue fine-tuning the current network.
     random_state : int, RandomState instance or None, default=None
@@ -897,7 +1019,9 @@ class DBNRegressor(RegressorMixin, _BaseDBN):
     best_loss_ : float or None
         Lowest training loss, without ``early_stopping``.
     n_iter_ : int
-        Number of fine-tuning epochs run.
+        Number of fine-tuning epochs (L-BFGS iterations) of the last call
+        to ``fit`` or ``partial_fit``, as in scikit-learn's MLP;
+        ``loss_curve_`` has those of all calls.
     t_ : int
         Number of training samples seen by the fine-tuning updates.
     n_features_in_ : int
@@ -950,6 +1074,7 @@ class DBNRegressor(RegressorMixin, _BaseDBN):
         """
         return self._fit(X, y)
 
+    @available_if(_BaseDBN._check_solver)
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y):
         """One fine-tuning epoch over ``(X, y)`` (the first call builds the network).

@@ -11,11 +11,14 @@ supplies only its network, its minibatch step and its validation score.
 """
 
 import time
+from numbers import Integral, Real
 
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import gen_even_slices
+from sklearn.utils._param_validation import Interval, Options, StrOptions
 
+from ._lbfgs import PackedObjective, minimize_lbfgs
 from ._network import AdamOptimizer, SGDOptimizer
 from ._progress import EpochClock, epoch_line, minibatches
 from ._stack import BernoulliRBMStack, GaussianRBMStack
@@ -45,15 +48,53 @@ PRETRAINING_PARAMETERS = (
 )
 
 
+#: Constraints of the fine-tuning parameters that the estimators share with
+#: scikit-learn's MLP, with the values MLP accepts.
+FINE_TUNING_CONSTRAINTS = {
+    "solver": [StrOptions({"adam", "sgd", "lbfgs"})],
+    "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
+    "fine_tuning_schedule": [StrOptions({"constant", "invscaling", "adaptive"})],
+    "power_t": [Interval(Real, 0, None, closed="left")],
+    "alpha": [Interval(Real, 0, None, closed="left")],
+    "max_iter": [Interval(Integral, 1, None, closed="left")],
+    "max_fun": [Interval(Integral, 1, None, closed="left")],
+    "shuffle": ["boolean"],
+    "tol": [Interval(Real, 0, None, closed="left")],
+    "early_stopping": ["boolean"],
+    "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+    "n_iter_no_change": [
+        Interval(Integral, 1, None, closed="left"),
+        Options(Real, {np.inf}),
+    ],
+    "warm_start": ["boolean"],
+}
+
+#: The smallest step the "adaptive" schedule divides further, as in MLP.
+MIN_ADAPTIVE_LEARNING_RATE = 1e-6
+
+
 class FineTuningMixin:
     """Fine-tuning epochs over the fitted state of a scikit-learn estimator.
 
-    The estimator has the parameters ``batch_size``, ``max_iter``, ``tol``,
-    ``n_iter_no_change``, ``early_stopping`` and ``verbose``, the fitted
-    attributes ``n_iter_``, ``t_``, ``loss_curve_``, ``validation_scores_``,
+    The estimator has the parameters of ``FINE_TUNING_CONSTRAINTS`` and
+    ``batch_size``, ``momentum`` and ``verbose``, the fitted attributes
+    ``n_iter_``, ``t_``, ``loss_curve_``, ``validation_scores_``,
     ``best_validation_score_``, ``best_loss_`` and ``_no_improvement_count``
-    (set up before the first call) and a ``numpy.random.Generator`` ``_rng``.
+    (set up before the first call), a ``numpy.random.Generator`` ``_rng``
+    and the optimiser ``_optimizer`` (``_make_optimizer``).
+
+    The parameters mean what they mean in scikit-learn's MLP: ``n_iter_``
+    counts the epochs of the last call only; an epoch improves on the best
+    loss (or validation score) only by at least ``tol``; training stops (or
+    the "adaptive" schedule divides the step by 5) once more than
+    ``n_iter_no_change`` epochs in a row have not improved; the schedules
+    apply to ``solver="sgd"`` only; and ``solver="lbfgs"`` minimises the
+    full training loss without minibatches or early stopping.
     """
+
+    def _early_stopping_used(self):
+        """Whether a validation set is held out: not for L-BFGS, as in MLP."""
+        return self.early_stopping and self.solver != "lbfgs"
 
     def _reset_fine_tuning(self, rng):
         """Reset the fitted state before a fresh (not warm-started) fit.
@@ -61,10 +102,11 @@ class FineTuningMixin:
         Also draws the seeds of pre-training (``_pretrain_seed``) and of the
         initialisation, minibatch order and noise (``_rng``).
         """
+        early_stopping = self._early_stopping_used()
         self.loss_curve_ = []
-        self.validation_scores_ = [] if self.early_stopping else None
-        self.best_loss_ = None if self.early_stopping else np.inf
-        self.best_validation_score_ = -np.inf if self.early_stopping else None
+        self.validation_scores_ = [] if early_stopping else None
+        self.best_loss_ = None if early_stopping else np.inf
+        self.best_validation_score_ = -np.inf if early_stopping else None
         self.n_iter_ = 0
         self.t_ = 0
         self._no_improvement_count = 0
@@ -95,12 +137,74 @@ class FineTuningMixin:
         return stack
 
     def _make_optimizer(self):
-        """The fine-tuning optimiser that ``solver`` names."""
+        """The fine-tuning optimiser that ``solver`` names (None for L-BFGS).
+
+        Made afresh by every ``fit``, warm-started or not (as MLP does): a
+        fit starts at ``learning_rate_init`` with the current ``solver``.
+        """
+        if self.solver == "lbfgs":
+            return None
         if self.solver == "adam":
             return AdamOptimizer(learning_rate=self.learning_rate_init)
         return SGDOptimizer(
             learning_rate=self.learning_rate_init, momentum=self.momentum
         )
+
+    def _check_solver(self):
+        """``partial_fit`` exists only for the stochastic solvers, as in MLP."""
+        if self.solver == "lbfgs":
+            raise AttributeError(
+                "partial_fit is only available for the stochastic solvers 'adam' "
+                "and 'sgd'; lbfgs is not stochastic."
+            )
+        return True
+
+    def _schedule_epoch_ends(self):
+        """The "invscaling" step after an epoch: ``init / (t_ + 1) ** power_t``."""
+        if self.solver == "sgd" and self.fine_tuning_schedule == "invscaling":
+            self._optimizer.learning_rate = (
+                self.learning_rate_init / (self.t_ + 1) ** self.power_t
+            )
+
+    def _schedule_lowers_step(self):
+        """With "adaptive", divide the step by 5; False when it is too small."""
+        if (
+            self.solver != "sgd"
+            or self.fine_tuning_schedule != "adaptive"
+            or self._optimizer.learning_rate <= MIN_ADAPTIVE_LEARNING_RATE
+        ):
+            return False
+        self._optimizer.learning_rate /= 5.0
+        if self.verbose:
+            print(
+                f"[fine-tuning] no improvement of more than tol={self.tol} in "
+                f"{self.n_iter_no_change} epochs; learning rate lowered to "
+                f"{self._optimizer.learning_rate:.3g}.",
+                flush=True,
+            )
+        return True
+
+    def _run_lbfgs(self, n_samples, params, loss_and_gradients):
+        """Fine-tune by L-BFGS-B on the full training set, as MLP's lbfgs.
+
+        ``loss_and_gradients() -> (loss, grads)`` at the current ``params``.
+        ``n_iter_`` counts the L-BFGS iterations and ``loss_curve_`` gets the
+        loss after each; there are no minibatches and no early stopping.
+        """
+        self.n_iter_ = 0
+        objective = PackedObjective(params, loss_and_gradients)
+        losses, n_evaluations = minimize_lbfgs(
+            objective,
+            max_iter=self.max_iter,
+            max_fun=self.max_fun,
+            tol=self.tol,
+            verbose=self.verbose,
+        )
+        self.n_iter_ = len(losses)
+        self.t_ += n_samples * (n_evaluations or 0)
+        self.loss_curve_.extend(losses)
+        if losses and self.best_loss_ is not None:
+            self.best_loss_ = min(self.best_loss_, *losses)
 
     def _run_fine_tuning(
         self,
@@ -152,10 +256,14 @@ class FineTuningMixin:
         n_batches = -(-n_samples // batch_size)
         clock = EpochClock(None if incremental else epochs)
         best_params, stopped, history = None, False, []
+        self.n_iter_ = 0  # the epochs of this call, as in MLP
         for epochs_run in range(1, epochs + 1):
             start = time.perf_counter()
             snapshot = [p.copy() for p in params]
-            order = self._rng.permutation(n_samples)
+            if self.shuffle:
+                order = self._rng.permutation(n_samples)
+            else:
+                order = np.arange(n_samples)
             total_loss, totals = 0.0, {}
             try:
                 # A diverging fit makes infs and NaNs: checked after the epoch.
@@ -193,6 +301,7 @@ class FineTuningMixin:
                 break
             self.n_iter_ += 1
             self.t_ += n_samples
+            self._schedule_epoch_ends()
             self.loss_curve_.append(total_loss / n_samples)
             means = {name: total / n_samples for name, total in totals.items()}
             history.append(means)
@@ -226,12 +335,17 @@ class FineTuningMixin:
                     ),
                     flush=True,
                 )
-            if not incremental and self._no_improvement_count >= self.n_iter_no_change:
+            if self._no_improvement_count > self.n_iter_no_change:
+                if self._schedule_lowers_step():
+                    self._no_improvement_count = 0
+                    continue
+                if incremental:
+                    continue
                 stopped = True
                 if self.verbose:
                     print(
                         f"[fine-tuning] no improvement of more than tol={self.tol} "
-                        f"in {self.n_iter_no_change} epochs; stopping.",
+                        f"in {self._no_improvement_count} epochs; stopping.",
                         flush=True,
                     )
                 break
@@ -253,7 +367,7 @@ class FineTuningMixin:
             if self.validation_scores_ is None:  # early_stopping turned on
                 self.validation_scores_, self.best_validation_score_ = [], -np.inf
             self.validation_scores_.append(score)
-            improved = score > self.best_validation_score_ + self.tol
+            improved = score >= self.best_validation_score_ + self.tol
             best = score > self.best_validation_score_
             if best:
                 self.best_validation_score_ = score
@@ -264,4 +378,4 @@ class FineTuningMixin:
             return True, False
         best = np.inf if self.best_loss_ is None else self.best_loss_
         self.best_loss_ = min(best, self.loss_curve_[-1])
-        return self.loss_curve_[-1] < best - self.tol, False
+        return self.loss_curve_[-1] <= best - self.tol, False

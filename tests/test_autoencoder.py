@@ -301,14 +301,17 @@ def test_attributes_and_feature_names(small):
 
 def test_early_stopping_and_warm_start(small):
     ae = quick(early_stopping=True, max_iter=30, n_iter_no_change=2, tol=10.0)
-    ae.fit(small)  # tol=10 never counts as improvement: stops after 2 more epochs
-    assert ae.n_iter_ == 3 and len(ae.validation_scores_) == 3
+    # tol=10 never counts as improvement: stops after more than 2 more epochs,
+    # as MLP does.
+    ae.fit(small)
+    assert ae.n_iter_ == 4 and len(ae.validation_scores_) == 4
     assert ae.best_validation_score_ == max(ae.validation_scores_)
     stack = ae.stack_
     ae.set_params(warm_start=True, early_stopping=False, max_iter=2)
     with pytest.warns(ConvergenceWarning):
         ae.fit(small)
-    assert ae.n_iter_ == 5 and ae.stack_ is stack
+    # n_iter_ counts the epochs of the last fit; loss_curve_ all of them.
+    assert ae.n_iter_ == 2 and len(ae.loss_curve_) == 6 and ae.stack_ is stack
     with pytest.raises(ValueError, match="variational"):
         ae.set_params(variational=True).fit(small)
 
@@ -364,3 +367,40 @@ def test_verbose_prints_one_line_per_epoch(small, capsys):
     assert lines[0].startswith("[fine-tuning] epoch   1/3, loss ")
     assert "KL " in lines[0] and "KL weight " in lines[0]
     assert re.search(r"\ds, ETA \d+:\d\d:\d\d$", lines[0])
+
+
+def test_kl_warm_up_continues_across_warm_starts(small, capsys):
+    vae = quick(
+        variational=True, max_iter=2, kl_warmup_epochs=4, warm_start=True, verbose=1
+    )
+    with pytest.warns(ConvergenceWarning):
+        vae.fit(small)
+    capsys.readouterr()
+    with pytest.warns(ConvergenceWarning):
+        vae.fit(small)
+    # n_iter_ restarts at each fit, the KL warm-up does not.
+    assert vae.n_iter_ == 2 and len(vae.loss_curve_) == len(vae.kl_curve_) == 4
+    weights = re.findall(r"KL weight ([\d.]+)", capsys.readouterr().out)
+    assert weights == ["0.75", "1"]
+
+
+def test_lbfgs_fine_tunes_the_whole_training_set(small):
+    sgd = quick(solver="sgd", max_iter=10)
+    with pytest.warns(ConvergenceWarning):
+        sgd.fit(small)
+    ae = quick(solver="lbfgs", max_iter=30)
+    with pytest.warns(ConvergenceWarning, match="L-BFGS"):
+        ae.fit(small)
+    assert ae.n_iter_ == len(ae.loss_curve_) == 30
+    assert ae.loss_curve_[-1] < ae.loss_curve_[0]
+    assert ae.score(small) > sgd.score(small)
+    with pytest.raises(ValueError, match="variational code needs a stochastic"):
+        quick(solver="lbfgs", variational=True).fit(small)
+
+
+def test_invscaling_schedule_lowers_the_sgd_step(small):
+    ae = quick(solver="sgd", fine_tuning_schedule="invscaling", power_t=0.25)
+    with pytest.warns(ConvergenceWarning):
+        ae.fit(small)
+    assert ae.t_ == 5 * 200
+    assert ae._optimizer.learning_rate == pytest.approx(0.01 / 1001**0.25)

@@ -2,14 +2,16 @@
 
 import pickle
 import re
+import warnings
 
 import numpy as np
 import pytest
 import scipy.sparse as sp
 from sklearn.base import clone
-from sklearn.datasets import load_digits
+from sklearn.datasets import load_digits, make_regression
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import GridSearchCV, train_test_split
+from sklearn.neural_network import MLPClassifier, MLPRegressor
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import MinMaxScaler
 
@@ -30,6 +32,19 @@ def small_classification():
     y = np.repeat([0, 1, 2], 30)
     X = np.clip(centers[y] + 0.1 * rng.standard_normal((90, 10)), 0, 1)
     return X, y
+
+
+def quick_mlp_classifier(**params):
+    """scikit-learn's MLP with the shape of ``quick_classifier``, to compare."""
+    defaults = dict(
+        hidden_layer_sizes=(16,),
+        batch_size=10,
+        max_iter=30,
+        learning_rate_init=0.01,
+        activation="logistic",
+        random_state=0,
+    )
+    return MLPClassifier(**{**defaults, **params})
 
 
 def quick_classifier(**params):
@@ -158,7 +173,7 @@ def test_warm_start_continues_without_pretraining_again(small_classification):
     with pytest.warns(ConvergenceWarning):
         clf.fit(X, y)
     assert clf.stack_ is stack
-    assert clf.n_iter_ == 10
+    assert clf.n_iter_ == 5  # the epochs of the last fit, as in MLP
     assert len(clf.loss_curve_) == 10
 
 
@@ -169,7 +184,8 @@ def test_partial_fit(small_classification):
         clf.partial_fit(X, y)
     for _ in range(20):
         assert clf.partial_fit(X, y, classes=[0, 1, 2, 3]) is clf
-    assert clf.n_iter_ == 20
+    assert clf.n_iter_ == 1  # the epochs of the last call, as in MLP
+    assert len(clf.loss_curve_) == 20
     assert clf.predict_proba(X).shape == (90, 4)
     assert clf.score(X, y) > 0.9
     with pytest.raises(ValueError, match=re.escape("labels not seen in the first fit")):
@@ -295,8 +311,6 @@ def test_bad_input(small_classification):
 
 
 def test_regression_single_and_multi_output():
-    from sklearn.neural_network import MLPRegressor
-
     rng = np.random.default_rng(0)
     X = rng.random((300, 6))
     Y = np.column_stack([X @ rng.standard_normal(6), np.sin(3 * X[:, 0])])
@@ -323,14 +337,16 @@ def test_regression_rejects_non_finite_targets():
         DBNRegressor().fit(X, y)
 
 
-def test_partial_fit_ignores_early_stopping(small_classification):
+@pytest.mark.parametrize("make", [quick_classifier, quick_mlp_classifier])
+def test_partial_fit_rejects_early_stopping(small_classification, make):
     X, y = small_classification
-    clf = quick_classifier(early_stopping=True)
-    clf.partial_fit(X, y, classes=[0, 1, 2])
-    clf.partial_fit(X, y)
-    assert clf.n_iter_ == 2
-    assert clf.validation_scores_ == []
-    assert clf.best_loss_ == min(clf.loss_curve_)
+    message = "partial_fit does not support early_stopping=True"
+    with pytest.raises(ValueError, match=message):
+        make(early_stopping=True).partial_fit(X, y, classes=[0, 1, 2])
+    with pytest.warns(ConvergenceWarning):
+        clf = make(early_stopping=True, max_iter=2).fit(X, y)
+    with pytest.raises(ValueError, match=message):
+        clf.partial_fit(X, y)
 
 
 def test_transform_with_pandas_output(small_classification):
@@ -341,3 +357,224 @@ def test_transform_with_pandas_output(small_classification):
     features = clf.transform(frame)
     assert list(features.columns) == [f"dbnclassifier{i}" for i in range(16)]
     assert list(clf.feature_names_in_) == list(frame.columns)
+
+
+# ------------------------------------------- the names MLP uses mean the same
+
+
+@pytest.mark.parametrize("make", [quick_classifier, quick_mlp_classifier])
+def test_partial_fit_rejects_other_classes(small_classification, make):
+    X, y = small_classification
+    clf = make().partial_fit(X, y, classes=[0, 1, 2])
+    clf.partial_fit(X, y, classes=[2, 1, 0])  # the same classes, in any order
+    with pytest.raises(ValueError, match="is not the same as on"):
+        clf.partial_fit(X, y, classes=[0, 1, 2, 3])
+    with pytest.raises(ValueError, match="is not the same as on"):
+        clf.partial_fit(X[y < 2], y[y < 2], classes=[0, 1])
+
+
+@pytest.mark.parametrize("make", [quick_classifier, quick_mlp_classifier])
+def test_warm_start_rejects_a_subset_of_the_classes(small_classification, make):
+    X, y = small_classification
+    clf = make(max_iter=2, warm_start=True)
+    with pytest.warns(ConvergenceWarning):
+        clf.fit(X, y)
+    with pytest.raises(ValueError, match="warm_start can only be used where"):
+        clf.fit(X[y < 2], y[y < 2])
+    with pytest.warns(ConvergenceWarning):
+        clf.fit(X[::-1], y[::-1])  # the same classes are fine
+
+
+@pytest.mark.parametrize("make", [quick_classifier, quick_mlp_classifier])
+def test_n_iter_counts_the_epochs_of_the_last_call(small_classification, make):
+    X, y = small_classification
+    clf = make(max_iter=5, warm_start=True, tol=0)
+    with pytest.warns(ConvergenceWarning):
+        clf.fit(X, y)
+    clf.set_params(max_iter=3)
+    with pytest.warns(ConvergenceWarning):
+        clf.fit(X, y)
+    assert clf.n_iter_ == 3
+    assert len(clf.loss_curve_) == 8
+    assert clf.t_ == 8 * len(X)
+    clf.partial_fit(X, y)
+    assert clf.n_iter_ == 1
+
+
+@pytest.mark.parametrize("early_stopping", [False, True])
+@pytest.mark.parametrize("n_iter_no_change", [1, 3])
+def test_n_iter_no_change_counts_as_mlp(
+    small_classification, early_stopping, n_iter_no_change
+):
+    # With a huge tol only the first epoch improves: MLP stops once more than
+    # n_iter_no_change epochs in a row have not improved.
+    X, y = small_classification
+    params = dict(tol=1e9, early_stopping=early_stopping)
+    params["n_iter_no_change"] = n_iter_no_change
+    mlp = quick_mlp_classifier(**params).fit(X, y)
+    clf = quick_classifier(**params).fit(X, y)
+    assert clf.n_iter_ == mlp.n_iter_ == n_iter_no_change + 2
+
+
+@pytest.mark.parametrize("make", [quick_classifier, quick_mlp_classifier])
+def test_n_iter_no_change_accepts_infinity(small_classification, make):
+    X, y = small_classification
+    clf = make(tol=1e9, n_iter_no_change=np.inf, max_iter=6)
+    with pytest.warns(ConvergenceWarning):
+        clf.fit(X, y)
+    assert clf.n_iter_ == 6
+
+
+@pytest.mark.parametrize("make", [quick_classifier, quick_mlp_classifier])
+def test_early_stopping_needs_every_class_in_both_splits(small_classification, make):
+    X, _ = small_classification
+    y = (np.arange(90) == 0).astype(int)  # a class of one sample: no stratifying
+    with pytest.raises(ValueError, match="least populated class"):
+        make(early_stopping=True).fit(X, y)
+    # MLP stratifies binary targets only; skdbn every classification target.
+    if make is quick_classifier:
+        y = np.repeat([0, 1, 2], 30)
+        y[0] = 3
+        with pytest.raises(ValueError, match="least populated class"):
+            make(early_stopping=True).fit(X, y)
+
+
+@pytest.mark.parametrize("make", [quick_classifier, quick_mlp_classifier])
+def test_adaptive_schedule_divides_the_sgd_step_by_five(small_classification, make):
+    X, y = small_classification
+    name = "fine_tuning_schedule" if make is quick_classifier else "learning_rate"
+    clf = make(solver="sgd", tol=1e9, n_iter_no_change=1, max_iter=6)
+    clf.set_params(**{name: "adaptive"})
+    with pytest.warns(ConvergenceWarning):
+        clf.fit(X, y)
+    # Epochs 3 and 5 are the second without improvement in a row.
+    assert clf.n_iter_ == 6
+    assert clf._optimizer.learning_rate == pytest.approx(0.01 / 25)
+
+
+@pytest.mark.parametrize("make", [quick_classifier, quick_mlp_classifier])
+def test_invscaling_schedule_follows_the_samples_seen(small_classification, make):
+    X, y = small_classification
+    name = "fine_tuning_schedule" if make is quick_classifier else "learning_rate"
+    clf = make(solver="sgd", max_iter=3, power_t=0.3, **{name: "invscaling"})
+    with pytest.warns(ConvergenceWarning):
+        clf.fit(X, y)
+    assert clf._optimizer.learning_rate == pytest.approx(0.01 / (3 * 90 + 1) ** 0.3)
+
+
+def test_schedules_leave_adam_alone(small_classification):
+    X, y = small_classification
+    clf = quick_classifier(fine_tuning_schedule="invscaling", max_iter=3)
+    with pytest.warns(ConvergenceWarning):
+        clf.fit(X, y)
+    assert clf._optimizer.learning_rate == 0.01
+
+
+def test_each_fit_starts_at_learning_rate_init(small_classification):
+    X, y = small_classification
+    clf = quick_classifier(
+        solver="sgd", fine_tuning_schedule="invscaling", max_iter=2, warm_start=True
+    )
+    with pytest.warns(ConvergenceWarning):
+        clf.fit(X, y)
+    clf.set_params(solver="adam")
+    with pytest.warns(ConvergenceWarning):
+        clf.fit(X, y)
+    assert type(clf._optimizer).__name__ == "AdamOptimizer"
+    assert clf._optimizer.learning_rate == 0.01
+
+
+@pytest.mark.parametrize("shuffle", [False, True])
+def test_shuffle_false_takes_the_rows_in_order(
+    small_classification, monkeypatch, shuffle
+):
+    X, y = small_classification
+    seen = []
+    original = FeedForwardNetwork.train_step
+
+    def recording(self, X_batch, *args, **kwargs):
+        seen.append(X_batch.copy())
+        return original(self, X_batch, *args, **kwargs)
+
+    monkeypatch.setattr(FeedForwardNetwork, "train_step", recording)
+    with pytest.warns(ConvergenceWarning):
+        quick_classifier(max_iter=2, shuffle=shuffle).fit(X, y)
+    in_order = np.vstack(seen) == np.vstack([X, X])
+    assert in_order.all() == (not shuffle)
+
+
+def _regression_200_10():
+    return make_regression(200, 10, noise=100, random_state=0)
+
+
+@pytest.mark.parametrize("pretrain", [False, True])
+def test_lbfgs_fits_small_data_as_mlp_does(pretrain):
+    X, y = _regression_200_10()
+    y = y / y.std()
+    params = dict(hidden_layer_sizes=(50,), max_iter=200, random_state=0)
+    mlp = MLPRegressor(solver="lbfgs", activation="logistic", **params)
+    adam = DBNRegressor(pretrain=pretrain, visible_units="gaussian", **params)
+    dbn = DBNRegressor(
+        solver="lbfgs", pretrain=pretrain, visible_units="gaussian", **params
+    )
+    with pytest.warns(ConvergenceWarning):
+        mlp.fit(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        adam.fit(X, y)
+    with pytest.warns(ConvergenceWarning, match="L-BFGS"):
+        dbn.fit(X, y)
+    # Training R^2: MLP's lbfgs 0.997; skdbn's 0.996 (0.991 pre-trained),
+    # where Adam reaches 0.66 in as many epochs.
+    assert mlp.score(X, y) > 0.99
+    assert dbn.score(X, y) > max(0.98, mlp.score(X, y) - 0.02)
+    assert adam.score(X, y) < 0.8
+    assert dbn.n_iter_ == len(dbn.loss_curve_) == 200
+    assert dbn.loss_curve_[-1] < dbn.loss_curve_[0]
+
+
+def test_lbfgs_stops_at_max_fun_and_keeps_float32(small_classification):
+    X, y = small_classification
+    clf = quick_classifier(solver="lbfgs", max_fun=5, max_iter=100)
+    with pytest.warns(ConvergenceWarning, match="max_fun"):
+        clf.fit(X.astype(np.float32), y)
+    assert clf.n_iter_ < 5
+    assert all(c.dtype == np.float32 for c in clf.coefs_)
+    assert clf.predict_proba(X.astype(np.float32)).dtype == np.float32
+
+
+def test_lbfgs_converges_on_separable_classes(small_classification):
+    X, y = small_classification
+    clf = quick_classifier(solver="lbfgs", tol=1e-3, max_iter=500).fit(X, y)
+    assert clf.n_iter_ < 500
+    assert clf.score(X, y) == 1.0
+    assert clf.best_loss_ == min(clf.loss_curve_)
+
+
+def test_lbfgs_has_no_partial_fit_and_no_dropout(small_classification):
+    X, y = small_classification
+    for estimator in (
+        quick_classifier(solver="lbfgs"),
+        DBNRegressor(solver="lbfgs"),
+        MLPClassifier(solver="lbfgs"),
+    ):
+        assert not hasattr(estimator, "partial_fit")
+    with pytest.raises(ValueError, match="dropout and input_dropout need a stochastic"):
+        quick_classifier(solver="lbfgs", dropout=0.2).fit(X, y)
+
+
+def test_lbfgs_ignores_early_stopping_as_mlp(small_classification):
+    X, y = small_classification
+    clf = quick_classifier(solver="lbfgs", early_stopping=True).fit(X[:30], y[:30])
+    assert clf.validation_scores_ is None and clf.best_validation_score_ is None
+
+
+def test_alpha_penalises_the_output_layer_too(small_classification):
+    X, y = small_classification
+    params = dict(pretrain=False, solver="lbfgs", max_iter=50, tol=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        free = quick_classifier(alpha=0.0, **params).fit(X, y)
+        penalised = quick_classifier(alpha=50.0, **params).fit(X, y)
+    for free_W, penalised_W in zip(free.coefs_, penalised.coefs_, strict=True):
+        assert np.linalg.norm(penalised_W) < 0.5 * np.linalg.norm(free_W)

@@ -613,3 +613,51 @@ def test_one_activation_per_hidden_layer_matches_finite_differences():
         FeedForwardNetwork.initialize(
             [5, 4, 2], rng=rng, hidden_activation=["relu"] * 2
         )
+
+
+@pytest.mark.parametrize("output", sorted(OUTPUT_ACTIVATIONS))
+def test_alpha_penalises_every_layer_as_mlp(output):
+    # MLP's objective: data loss + 0.5 * alpha * sum_i ||coefs_[i]||^2 / n,
+    # the output layer's weights included, the biases excluded.
+    rng = np.random.default_rng(0)
+    net = _network((5, 4), "logistic", output)
+    X, Y = rng.normal(size=(7, N_FEATURES)), _targets(output, 7, rng)
+    alpha = 0.3
+    free, free_w, free_b = net.loss_and_gradients(X, Y)
+    free_w, free_b = [g.copy() for g in free_w], [g.copy() for g in free_b]
+    loss, grad_w, grad_b = net.loss_and_gradients(X, Y, alpha=alpha)
+    norms = sum(float((W**2).sum()) for W in net.weights)
+    assert loss == pytest.approx(free + 0.5 * alpha * norms / 7)
+    for W, g, g0 in zip(net.weights, grad_w, free_w, strict=True):
+        np.testing.assert_allclose(g - g0, alpha * W / 7, atol=1e-12)
+    for g, g0 in zip(grad_b, free_b, strict=True):
+        np.testing.assert_array_equal(g, g0)
+
+
+@pytest.mark.parametrize("output", sorted(OUTPUT_ACTIVATIONS))
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_lbfgs_objective_matches_finite_differences(output, dtype):
+    from scipy.optimize import approx_fprime
+
+    from skdbn._lbfgs import PackedObjective
+
+    rng = np.random.default_rng(3)
+    net = _network((5, 4), "tanh", output, dtype=dtype)
+    X, Y = rng.normal(size=(6, N_FEATURES)), _targets(output, 6, rng)
+
+    def loss_and_gradients():
+        loss, grad_weights, grad_biases = net.loss_and_gradients(X, Y, alpha=0.2)
+        return loss, grad_weights + grad_biases
+
+    objective = PackedObjective(net.parameters, loss_and_gradients)
+    x = objective.pack()
+    assert x.dtype == np.float64 and x.size == sum(p.size for p in net.parameters)
+    loss, gradient = objective(x)
+    eps = 1e-6 if dtype == np.float64 else 1e-2
+    numeric = approx_fprime(x, lambda v: objective(v)[0], eps)
+    tolerance = 1e-5 if dtype == np.float64 else 2e-2
+    np.testing.assert_allclose(gradient, numeric, rtol=tolerance, atol=tolerance)
+    # The parameters keep their dtype and end where the vector puts them.
+    objective(x + 1.0)
+    assert all(p.dtype == dtype for p in net.parameters)
+    np.testing.assert_allclose(objective.pack(), x + 1.0, rtol=1e-6)
