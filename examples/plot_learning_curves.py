@@ -71,9 +71,9 @@ plt.show()
 # ---------------------------------------
 # ``early_stopping=True`` holds out ``validation_fraction`` of the data,
 # scores it after every epoch (``validation_scores_``) and stops when the
-# score has not improved for ``n_iter_no_change`` epochs, keeping the best
-# weights. We fine-tune the same network twice: from the RBM weights, and
-# from a random initialisation (``pretrain=False``).
+# score has not improved for more than ``n_iter_no_change`` epochs in a row,
+# keeping the best weights. We fine-tune the same network twice: from the RBM
+# weights, and from a random initialisation (``pretrain=False``).
 params = dict(
     hidden_layer_sizes=(128, 64),
     n_epochs=N_EPOCHS,
