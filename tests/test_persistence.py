@@ -56,6 +56,9 @@ ESTIMATORS = {
         (16,), n_epochs=2, max_iter=3, early_stopping=True, random_state=0
     ),
     "DBNRegressor": DBNRegressor((16,), n_epochs=2, max_iter=3, random_state=0),
+    "DBNRegressor-lbfgs": DBNRegressor(
+        (16,), n_epochs=2, solver="lbfgs", max_iter=3, random_state=0
+    ),
     "DBNAutoencoder-variational": DBNAutoencoder(
         (16, 4), n_epochs=2, max_iter=3, variational=True, random_state=0
     ),
