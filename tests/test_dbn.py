@@ -578,3 +578,72 @@ def test_alpha_penalises_the_output_layer_too(small_classification):
         penalised = quick_classifier(alpha=50.0, **params).fit(X, y)
     for free_W, penalised_W in zip(free.coefs_, penalised.coefs_, strict=True):
         assert np.linalg.norm(penalised_W) < 0.5 * np.linalg.norm(free_W)
+
+
+def _failing_after(monkeypatch, n_calls, failure):
+    """Make the network's full-batch gradients fail from call ``n_calls`` on."""
+    calls = {"n": 0}
+    original = FeedForwardNetwork.loss_and_gradients
+
+    def failing(self, *args, **kwargs):
+        calls["n"] += 1
+        result = original(self, *args, **kwargs)
+        if calls["n"] >= n_calls:
+            return failure(result)
+        return result
+
+    monkeypatch.setattr(FeedForwardNetwork, "loss_and_gradients", failing)
+
+
+def _interrupt(result):
+    raise KeyboardInterrupt
+
+
+def _nan(result):
+    loss, grad_weights, grad_biases = result
+    for g in grad_weights + grad_biases:
+        g.fill(np.nan)
+    return np.nan, grad_weights, grad_biases
+
+
+@pytest.mark.parametrize(
+    "failure, warning, message",
+    [
+        (_interrupt, UserWarning, "interrupted by the user during L-BFGS"),
+        (_nan, ConvergenceWarning, "L-BFGS diverged"),
+    ],
+)
+def test_lbfgs_interrupted_or_diverging_keeps_the_last_iteration(
+    small_classification, monkeypatch, failure, warning, message
+):
+    X, y = small_classification
+    _failing_after(monkeypatch, 8, failure)
+    clf = quick_classifier(solver="lbfgs", pretrain=False)
+    with pytest.warns(warning, match=message):
+        clf.fit(X, y)
+    assert 1 <= clf.n_iter_ == len(clf.loss_curve_) < 8
+    assert all(np.isfinite(c).all() for c in clf.coefs_)
+    assert np.isfinite(clf.predict_proba(X)).all()
+
+
+def test_lbfgs_verbose_prints_one_line_per_iteration(small_classification, capsys):
+    X, y = small_classification
+    with pytest.warns(ConvergenceWarning):
+        quick_classifier(solver="lbfgs", max_iter=3, n_epochs=1, verbose=1).fit(X, y)
+    lines = [
+        line
+        for line in capsys.readouterr().out.splitlines()
+        if line.startswith("[fine-tuning]")
+    ]
+    assert len(lines) == 3
+    assert lines[0].startswith("[fine-tuning] L-BFGS iteration   1/3 loss ")
+
+
+@pytest.mark.parametrize("make", [quick_classifier, quick_mlp_classifier])
+def test_adaptive_schedule_in_partial_fit(small_classification, make):
+    X, y = small_classification
+    name = "fine_tuning_schedule" if make is quick_classifier else "learning_rate"
+    clf = make(solver="sgd", tol=1e9, n_iter_no_change=1, **{name: "adaptive"})
+    for _ in range(6):
+        clf.partial_fit(X, y, classes=[0, 1, 2])
+    assert clf._optimizer.learning_rate == pytest.approx(0.01 / 25)
