@@ -38,9 +38,13 @@ from ._fine_tuning import (
 )
 from ._network import ACTIVATIONS
 from ._serialization import PlainStateMixin
-from ._stack import _RBMStackBase
+from ._stack import _RBMStackBase, forget_fit
 from ._units import UNIT_TYPES, DataRangeWarning, get_unit_type
-from ._validation import check_numeric_columns, validate_prediction_input
+from ._validation import (
+    check_magnitude,
+    check_numeric_columns,
+    validate_prediction_input,
+)
 
 #: Initial bias of the log-variance head of a variational code layer: the
 #: posterior starts narrow (standard deviation exp(-2) = 0.14), so that the
@@ -676,6 +680,15 @@ class DBNAutoencoder(
     True
     """
 
+    #: Fitted state without a trailing underscore (see ``forget_fit``).
+    _private_fitted_attributes = (
+        "_network",
+        "_optimizer",
+        "_rng",
+        "_pretrain_seed",
+        "_no_improvement_count",
+    )
+
     _parameter_constraints = {
         **{
             name: _RBMStackBase._parameter_constraints[name]
@@ -797,15 +810,26 @@ class DBNAutoencoder(
                 "its loss is an expectation over noise, which solver='lbfgs' "
                 "cannot minimise."
             )
-        X = self._validate_training_data(X, reset=first)
-        rng = check_random_state(self.random_state)
-        if first:
-            self._initialize(rng)
-        X_train, X_val = self._split_early_stopping(X)
-        if first:
-            self._initialize_network(X_train, X_val)
-        self._optimizer = self._make_optimizer()
-        self._fine_tune(X_train, X_val)
+        built = not first
+        try:
+            X = self._validate_training_data(X, reset=first)
+            rng = check_random_state(self.random_state)
+            if first:
+                self._initialize(rng)
+            X_train, X_val = self._split_early_stopping(X)
+            if first:
+                pretrained = self._initialize_network(X_train, X_val)
+                built = True
+            self._optimizer = self._make_optimizer()
+            if first and not pretrained:
+                self._stop_after_interrupted_pretraining()
+                return self
+            self._fine_tune(X_train, X_val)
+        except KeyboardInterrupt:
+            # Before the network exists, nothing usable was fitted.
+            if not built:
+                forget_fit(self)
+            raise
         return self
 
     def _validate_training_data(self, X, reset):
@@ -816,6 +840,7 @@ class DBNAutoencoder(
         )
         if sp.issparse(X):
             X = X.tocsr()
+        check_magnitude(X, type(self).__name__)
         get_unit_type(self.visible_units).check_visible_input(X, type(self).__name__)
         return X
 
@@ -842,18 +867,23 @@ class DBNAutoencoder(
         return self.hidden_units
 
     def _initialize_network(self, X, X_val):
+        """Pre-train (or not) and build the network; False if interrupted."""
         stack = self._make_stack(hidden_units=self._hidden_units())
         sizes = stack._layer_sizes()
         units = stack._per_layer("hidden_units", len(sizes))
+        completed = True
         if self.pretrain:
             with warnings.catch_warnings():
                 # Already said by _validate_training_data, about all of X.
                 warnings.simplefilter("ignore", DataRangeWarning)
                 stack._validate_input(X, reset=True, owner=self)
-            stack._fit_layers(X, X_val, check_random_state(self._pretrain_seed))
+            completed, untrained = stack._fit_layers(
+                X, X_val, check_random_state(self._pretrain_seed)
+            )
             self.stack_ = stack
+            # After an interrupt, the layers not reached start untrained.
             self._network = AutoencoderNetwork.from_layers(
-                stack.layers_, self.visible_units, self.variational
+                stack.layers_ + untrained, self.visible_units, self.variational
             )
         else:
             self.stack_ = None
@@ -866,6 +896,7 @@ class DBNAutoencoder(
                 X.dtype,
                 self.variational,
             )
+        return completed
 
     def _kl_weight_at(self, epoch):
         """The KL weight of fine-tuning epoch ``epoch`` (0-based), warm-up included."""
@@ -971,7 +1002,8 @@ class DBNAutoencoder(
         codes : ndarray of shape (n_samples, n_components_)
             The fine-tuned encoder's output.
         """
-        return self._network.encode(self._check_input(X))
+        X = self._check_input(X)
+        return self._network.encode(X)
 
     def inverse_transform(self, X):
         """Decode codes to reconstructions, ``E[x | code]``.

@@ -39,11 +39,13 @@ from ._serialization import PlainStateMixin
 from ._stack import (
     _RBMStackBase,
     auto_learning_rate,
+    forget_fit,
 )
 from ._training import RBMTrainer
 from ._units import get_unit_type
 from ._validation import (
     check_labels_present,
+    check_magnitude,
     check_numeric_columns,
     validate_prediction_input,
 )
@@ -53,6 +55,16 @@ class _BaseDBN(PlainStateMixin, FineTuningMixin, TransformerMixin, BaseEstimator
     """Pre-training and fine-tuning shared by the classifier and regressor."""
 
     _output_activation = "identity"
+
+    #: Fitted state without a trailing underscore (see ``forget_fit``).
+    _private_fitted_attributes = (
+        "_network",
+        "_optimizer",
+        "_rng",
+        "_pretrain_seed",
+        "_no_improvement_count",
+        "_label_encoder",
+    )
 
     _parameter_constraints = {
         **{
@@ -157,23 +169,38 @@ class _BaseDBN(PlainStateMixin, FineTuningMixin, TransformerMixin, BaseEstimator
                 f"input_dropout={self.input_dropout}."
             )
         first = not (hasattr(self, "_network") and (incremental or self.warm_start))
-        X, y = self._validate_training_data(X, y, reset=first)
-        Y = self._encode_targets(
-            y, X.dtype, first=first, classes=classes, incremental=incremental
-        )
-        rng = check_random_state(self.random_state)
-        if first:
-            self._reset_fine_tuning(rng)
-        X_train, Y_train, X_val, y_val = self._split_early_stopping(
-            X, Y, y, incremental
-        )
-        if first:
-            self._initialize_network(X_train, Y_train.shape[1], X_val, rng)
-            self._fit_generative_layer(X_train, Y_train)
-        if first or not incremental:
-            self._optimizer = self._make_optimizer()
-        epochs = 1 if incremental else self.max_iter
-        self._fine_tune(X_train, Y_train, X_val, y_val, epochs, incremental)
+        built = not first
+        try:
+            X, y = self._validate_training_data(X, y, reset=first)
+            Y = self._encode_targets(
+                y, X.dtype, first=first, classes=classes, incremental=incremental
+            )
+            rng = check_random_state(self.random_state)
+            if first:
+                self._reset_fine_tuning(rng)
+            X_train, Y_train, X_val, y_val = self._split_early_stopping(
+                X, Y, y, incremental
+            )
+            if first:
+                pretrained = self._initialize_network(
+                    X_train, Y_train.shape[1], X_val, rng
+                )
+                built = True
+                pretrained = self._fit_generative_layer(
+                    X_train, Y_train, train=pretrained
+                )
+            if first or not incremental:
+                self._optimizer = self._make_optimizer()
+            if first and not pretrained:
+                self._stop_after_interrupted_pretraining()
+                return self
+            epochs = 1 if incremental else self.max_iter
+            self._fine_tune(X_train, Y_train, X_val, y_val, epochs, incremental)
+        except KeyboardInterrupt:
+            # Before the network exists, nothing usable was fitted.
+            if not built:
+                forget_fit(self)
+            raise
         return self
 
     def _validate_training_data(self, X, y, reset):
@@ -195,6 +222,7 @@ class _BaseDBN(PlainStateMixin, FineTuningMixin, TransformerMixin, BaseEstimator
         )
         if sp.issparse(X):
             X = X.tocsr()
+        check_magnitude(X, type(self).__name__)
         return X, y
 
     def _split_early_stopping(self, X, Y, y, incremental):
@@ -230,12 +258,16 @@ class _BaseDBN(PlainStateMixin, FineTuningMixin, TransformerMixin, BaseEstimator
             hidden_activation=self._hidden_activations(stack),
             output_activation=self._output_activation,
         )
+        completed = True
         if self.pretrain:
             stack._validate_input(X, reset=True, owner=self)
-            stack._fit_layers(X, X_val, check_random_state(self._pretrain_seed))
+            completed, untrained = stack._fit_layers(
+                X, X_val, check_random_state(self._pretrain_seed)
+            )
             self.stack_ = stack
+            # After an interrupt, the layers not reached start untrained.
             self._network = FeedForwardNetwork.from_layers(
-                stack.layers_, n_outputs, **shape
+                stack.layers_ + untrained, n_outputs, **shape
             )
         else:
             self.stack_ = None
@@ -243,9 +275,14 @@ class _BaseDBN(PlainStateMixin, FineTuningMixin, TransformerMixin, BaseEstimator
             self._network = FeedForwardNetwork.initialize(
                 [X.shape[1], *sizes, n_outputs], **shape
             )
+        return completed
 
-    def _fit_generative_layer(self, X, Y):
-        """Hook for models with a generative top layer (the classifier's)."""
+    def _fit_generative_layer(self, X, Y, train=True):
+        """Hook for models with a generative top layer (the classifier's).
+
+        Returns False when the user interrupted its training.
+        """
+        return True
 
     def _hidden_activations(self, stack):
         """The network's activation of each hidden layer, from its RBM's units."""
@@ -638,11 +675,15 @@ class DBNClassifier(ClassifierMixin, _BaseDBN):
         )
         self.generative_layer_size = generative_layer_size
 
-    def _fit_generative_layer(self, X, Y):
-        """Train the joint RBM of top-level features and labels, if asked for."""
+    def _fit_generative_layer(self, X, Y, train=True):
+        """Train the joint RBM of top-level features and labels, if asked for.
+
+        Not when ``train`` is False (pre-training was interrupted); returns
+        False when the user interrupts its own training.
+        """
         self.generative_layer_ = None
-        if self.generative_layer_size is None:
-            return
+        if self.generative_layer_size is None or not train:
+            return train
         if self.stack_ is None:
             raise ValueError(
                 "generative_layer_size needs pre-training (pretrain=True): the "
@@ -664,8 +705,9 @@ class DBNClassifier(ClassifierMixin, _BaseDBN):
         if self.learning_rate != "auto" and np.ndim(self.learning_rate) == 0:
             settings.learning_rate = self.learning_rate
         trainer = RBMTrainer(layer, settings, "joint top layer", self.verbose)
-        trainer.fit(data, rng)
+        completed = trainer.fit(data, rng)
         self.generative_layer_ = layer
+        return completed
 
     def sample(self, n_samples=1, *, y=None, n_steps=1000, random_state=None):
         """Draw class-conditional samples from the generative top layer.

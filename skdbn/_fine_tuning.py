@@ -136,6 +136,27 @@ class FineTuningMixin:
         stack._validate_params()
         return stack
 
+    def _stop_after_interrupted_pretraining(self):
+        """Warn that a Ctrl-C in pre-training ended the fit before fine-tuning."""
+        n_layers = (
+            len(self.hidden_layer_sizes) if np.ndim(self.hidden_layer_sizes) else 1
+        )
+        n_kept = len(self.stack_.layers_)
+        untrained = (
+            f"layers {n_kept + 1} to {n_layers}"
+            if n_kept + 1 < n_layers
+            else f"layer {n_layers}"
+        )
+        above = f", {untrained} start untrained" if n_kept < n_layers else ""
+        warn(
+            "Pre-training interrupted by the user: the fit stopped before "
+            f"fine-tuning. The network's hidden layers 1 to {n_kept} start from "
+            f"the pre-trained stack_{above}, and it is not fine-tuned "
+            "(n_iter_ is 0). Fit again with warm_start=True to fine-tune it, or "
+            "with warm_start=False to start over.",
+            UserWarning,
+        )
+
     def _make_optimizer(self):
         """The fine-tuning optimiser that ``solver`` names (None for L-BFGS).
 

@@ -22,7 +22,11 @@ from ._units import (
     get_unit_type,
     sample_from_field,
 )
-from ._validation import check_numeric_columns, validate_prediction_input
+from ._validation import (
+    check_magnitude,
+    check_numeric_columns,
+    validate_prediction_input,
+)
 from ._warnings import warn
 
 #: ``learning_rate="auto"``: the step for an RBM with binary units on both
@@ -48,6 +52,18 @@ def auto_learning_rate(units):
     return AUTO_LEARNING_RATE["binary" if binary else "real-valued"]
 
 
+def forget_fit(estimator):
+    """Leave ``estimator`` unfitted: delete its fitted attributes.
+
+    Those whose names end in ``_`` (what ``check_is_fitted`` looks for) and
+    the private ones its class lists in ``_private_fitted_attributes``.
+    """
+    private = getattr(estimator, "_private_fitted_attributes", ())
+    for name in list(vars(estimator)):
+        if (name.endswith("_") and not name.startswith("__")) or name in private:
+            delattr(estimator, name)
+
+
 class _RBMStackBase(
     PlainStateMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
 ):
@@ -59,6 +75,9 @@ class _RBMStackBase(
     """
 
     _visible_units = "bernoulli"
+
+    #: Fitted state without a trailing underscore (see ``forget_fit``).
+    _private_fitted_attributes = ("_trainers", "_rngs")
 
     _parameter_constraints = {
         "hidden_layer_sizes": [
@@ -147,32 +166,59 @@ class _RBMStackBase(
         self : object
             The fitted stack.
         """
-        X = self._validate_input(X, reset=True)
-        rng = check_random_state(self.random_state)
-        X_train, X_val = self._split_validation(X, rng)
-        return self._fit_layers(X_train, X_val, rng)
+        try:
+            X = self._validate_input(X, reset=True)
+            rng = check_random_state(self.random_state)
+            X_train, X_val = self._split_validation(X, rng)
+            completed, untrained = self._fit_layers(X_train, X_val, rng)
+        except KeyboardInterrupt:
+            forget_fit(self)
+            raise
+        if not completed and untrained:
+            n_kept, n_layers = len(self.layers_), len(self.layers_) + len(untrained)
+            warn(
+                f"Stopped after {n_kept} of {n_layers} layers: the fitted stack "
+                f"has only layers 1 to {n_kept}.",
+                UserWarning,
+            )
+        return self
 
     def _fit_layers(self, X_train, X_val, rng):
-        """Greedy training on validated data; ``X_val`` (or None) is monitored."""
+        """Greedy training on validated data; ``X_val`` (or None) is monitored.
+
+        Returns ``(completed, untrained)``. A ``KeyboardInterrupt`` once the
+        first layer's training has begun, wherever it lands, stops the fit
+        with a warning: the stack keeps the layers whose training began (the
+        interrupted one with the parameters reached so far), ``completed``
+        is False and ``untrained`` lists the initialised layers it dropped,
+        bottom first. An earlier interrupt propagates.
+        """
         sizes = self._layer_sizes()
         self._create_layers(X_train, sizes, rng)
         n_layers = len(sizes)
         data, val = as_training_matrix(X_train), X_val
-        for index, trainer in enumerate(self._trainers):
-            completed = trainer.fit(data, self._rngs[index], X_val=val)
-            if not completed:
+        n_begun = 0
+        try:
+            for index, trainer in enumerate(self._trainers):
+                n_begun = index + 1
+                if not trainer.fit(data, self._rngs[index], X_val=val):
+                    break
                 if index + 1 < n_layers:
-                    warn(
-                        f"Stopped after {index + 1} of {n_layers} layers: the fitted "
-                        f"stack has only layers 1 to {index + 1}.",
-                        UserWarning,
-                    )
-                del self.layers_[index + 1 :], self._trainers[index + 1 :]
-                break
-            if index + 1 < n_layers:
-                data = trainer.layer.hidden_mean(data)
-                val = None if val is None else trainer.layer.hidden_mean(val)
-        return self
+                    data = trainer.layer.hidden_mean(data)
+                    val = None if val is None else trainer.layer.hidden_mean(val)
+            else:
+                return True, []
+        except KeyboardInterrupt:
+            if n_begun == 0:
+                raise
+            warn(
+                "Training interrupted by the user after "
+                f"{self._trainers[n_begun - 1].name} was trained.",
+                UserWarning,
+            )
+        untrained = self.layers_[n_begun:]
+        del self.layers_[n_begun:], self._trainers[n_begun:]
+        return False, untrained
 
     def partial_fit(self, X, y=None):
         """Update every layer with one pass over ``X`` in minibatches.
@@ -196,8 +242,23 @@ class _RBMStackBase(
         -------
         self : object
             The updated stack.
+
+        Notes
+        -----
+        Each layer's epoch is checked as in ``fit`` (on the chunk's first
+        1,000 rows): one that diverges or saturates the layer is undone with
+        a ``ConvergenceWarning``. A ``KeyboardInterrupt`` propagates; during
+        the first call it leaves the stack unfitted.
         """
         first_call = not hasattr(self, "layers_")
+        try:
+            return self._partial_fit(X, first_call)
+        except KeyboardInterrupt:
+            if first_call:
+                forget_fit(self)
+            raise
+
+    def _partial_fit(self, X, first_call):
         if first_call:
             self._validate_params()
         X = self._validate_input(X, reset=first_call)
@@ -207,9 +268,7 @@ class _RBMStackBase(
             )
         data = as_training_matrix(X)
         for index, trainer in enumerate(self._trainers):
-            snapshot = [p.copy() for p in trainer.layer.parameters]
-            trainer.run_epoch(data, self._rngs[index])
-            trainer.check_finite(snapshot)
+            trainer.partial_epoch(data, self._rngs[index])
             if index + 1 < len(self._trainers):
                 data = trainer.layer.hidden_mean(data)
         return self
@@ -223,6 +282,7 @@ class _RBMStackBase(
         X = validate_data(
             self, X, accept_sparse=["csr", "csc"], dtype=dtype, reset=reset
         )
+        check_magnitude(X, type(owner or self).__name__)
         get_unit_type(self._visible_units).check_visible_input(
             X, type(owner or self).__name__
         )

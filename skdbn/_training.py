@@ -15,12 +15,20 @@ from sklearn.utils import gen_even_slices
 
 from ._progress import EpochClock, epoch_line, minibatches
 from ._rbm import ContrastiveDivergence, SparsityPenalty
-from ._units import get_unit_type
+from ._units import feature_mean_and_variance, get_unit_type
 from ._warnings import warn
 
 #: Training has diverged when the reconstruction error grows this many times
 #: above the untrained layer's (learning lowers it; runaway weights explode it).
 EXPLOSION_FACTOR = 100.0
+
+#: A layer is saturated when every hidden unit's field exceeds this in
+#: absolute value on every monitored sample: binary units are then on or off
+#: with probability within exp(-40) = 4e-18 of 1, rectified ones off or far
+#: beyond the data's scale, and the layer's output no longer tells the
+#: samples apart. Healthy layers keep fields below about 10 on some samples;
+#: runaway hidden biases or weights put them in the hundreds or more.
+SATURATION_FIELD = 40.0
 
 #: Rows of the training data scored at the end of each epoch for monitoring.
 MONITOR_ROWS = 1000
@@ -178,37 +186,80 @@ class RBMTrainer:
     def fit(self, X, rng, X_val=None, n_epochs=None):
         """Train for ``n_epochs`` epochs, monitoring after each one.
 
-        Stops early, with a ``ConvergenceWarning``, if training diverges
-        (see :meth:`check_finite`; the parameters are restored to the end of
-        the previous epoch), and on ``KeyboardInterrupt``, with a
-        ``UserWarning``. Returns ``False`` when interrupted by the user,
-        ``True`` otherwise.
+        Stops early, with a ``ConvergenceWarning``, if training diverges or
+        saturates the layer (see :meth:`check_health`; the parameters are
+        restored to the end of the last healthy epoch), and on
+        ``KeyboardInterrupt``, wherever it lands, with a ``UserWarning``
+        (the parameters reached so far are kept, unless they are no longer
+        finite). Returns ``False`` when interrupted by the user, ``True``
+        otherwise.
         """
         n_epochs = self.settings.n_epochs if n_epochs is None else n_epochs
-        self._clock = EpochClock(self.epochs_done + n_epochs)
-        monitor = monitoring_rows(X, rng)
-        initial_error = self._runaway_baseline(monitor)
-        for epoch in range(n_epochs):
-            start = time.perf_counter()
-            snapshot = [p.copy() for p in self.layer.parameters]
-            step = self.settings.learning_rate_at(epoch, n_epochs)
-            try:
+        snapshot, number = None, self.epochs_done + 1
+        try:
+            self._clock = EpochClock(self.epochs_done + n_epochs)
+            monitor = monitoring_rows(X, rng)
+            initial_error = self._runaway_baseline(monitor)
+            for epoch in range(n_epochs):
+                number = self.epochs_done + 1
+                start = time.perf_counter()
+                snapshot = [p.copy() for p in self.layer.parameters]
+                step = self.settings.learning_rate_at(epoch, n_epochs)
                 momentum = self.run_epoch(X, rng, learning_rate=step)
-            except KeyboardInterrupt:
-                warn(
-                    f"Training interrupted by the user during epoch "
-                    f"{self.epochs_done + 1} of {self.name}; keeping the "
-                    "parameters reached so far.",
-                    UserWarning,
+                if not self.check_health(snapshot):
+                    break
+                entry = self.record(
+                    monitor, X_val, momentum, time.perf_counter() - start
                 )
-                return False
-            if not self.check_finite(snapshot):
-                break
-            entry = self.record(monitor, X_val, momentum, time.perf_counter() - start)
-            if not self.check_finite(snapshot, entry, initial_error):
-                self.layer.history.pop()
-                break
+                if not self.check_health(
+                    snapshot, entry["reconstruction_error"], initial_error, monitor
+                ):
+                    self.layer.history.pop()
+                    break
+        except KeyboardInterrupt:
+            self._interrupted(snapshot, number)
+            return False
         return True
+
+    def partial_epoch(self, X, rng):
+        """One epoch over ``X`` for ``partial_fit``, then the health checks.
+
+        The checks of :meth:`check_health` run on the first ``MONITOR_ROWS``
+        rows of ``X`` (so that no random number is drawn); the reconstruction
+        error must not grow ``EXPLOSION_FACTOR`` times in one call. Returns
+        whether the epoch was healthy (if not, it was undone).
+        """
+        monitor = X[:MONITOR_ROWS]
+        before = None
+        if not get_unit_type(self.layer.visible_units).bounded:
+            with np.errstate(over="ignore", invalid="ignore"):
+                before = self._runaway_baseline(monitor)
+        snapshot = [p.copy() for p in self.layer.parameters]
+        self.run_epoch(X, rng)
+        if not self.check_health(snapshot, stops=False):
+            return False
+        error = None
+        if before is not None:
+            with np.errstate(over="ignore", invalid="ignore"):
+                error = self.layer.reconstruction_error(monitor)
+        return self.check_health(snapshot, error, before, monitor, stops=False)
+
+    def _interrupted(self, snapshot, number):
+        """Warn that the user interrupted epoch ``number``; keep finite parameters."""
+        restored = snapshot is not None and not self.layer.is_finite()
+        if restored:
+            self._restore(snapshot)
+        kept = (
+            "restoring the end of the previous epoch (the parameters were no "
+            "longer finite)"
+            if restored
+            else "keeping the parameters reached so far"
+        )
+        warn(
+            f"Training interrupted by the user during epoch {number} of "
+            f"{self.name}; {kept}.",
+            UserWarning,
+        )
 
     def _runaway_baseline(self, X):
         """The reconstruction error that, 100 times over, means divergence.
@@ -224,40 +275,81 @@ class RBMTrainer:
             spread = float(np.sum(np.var(X, axis=0)))
             return max(self.layer.reconstruction_error(X), spread)
 
-    def check_finite(self, snapshot, entry=None, initial_error=None):
-        """Whether training still converges; if not, restore ``snapshot`` and warn.
+    def check_health(
+        self, snapshot, error=None, initial_error=None, X_monitor=None, stops=True
+    ):
+        """Whether training is still healthy; if not, restore ``snapshot`` and warn.
 
         Training has diverged when a parameter is no longer finite, or, given
-        this epoch's monitoring ``entry``, when its reconstruction error is
-        not finite or more than ``EXPLOSION_FACTOR`` times ``initial_error``
-        (see ``_runaway_baseline``): real-valued units can run away to huge
-        but finite values.
+        this epoch's reconstruction ``error`` on the monitored rows, when it
+        is not finite or more than ``EXPLOSION_FACTOR`` times
+        ``initial_error`` (see ``_runaway_baseline``): real-valued units can
+        run away to huge but finite values. Given the monitored rows
+        ``X_monitor`` (when they are not all alike), the layer is saturated
+        when every hidden unit's field exceeds ``SATURATION_FIELD`` in
+        absolute value on every row: bounded units cannot run away, but
+        their biases and weights can grow until the layer's output no longer
+        depends on its input. Each check looks at the magnitudes of what the
+        layer computes, so ``snapshot``, kept only after a healthy epoch, is
+        the last healthy state. ``stops``: the warning says that training of
+        the layer stopped (``fit``), not only that the epoch was undone.
         """
         with np.errstate(over="ignore"):
             finite = self.layer.is_finite()
-        if finite and entry is not None:
-            error = entry["reconstruction_error"]
+        if finite and error is not None:
             finite = np.isfinite(error) and not (
                 initial_error is not None
                 and np.isfinite(initial_error)
                 and error > EXPLOSION_FACTOR * max(initial_error, 1e-12)
             )
-        if finite:
+        saturated = finite and X_monitor is not None and self._saturated(X_monitor)
+        if finite and not saturated:
             return True
+        self._restore(snapshot)
+        self.diverged = True
+        previous = self.epochs_done - 1
+        restored = (
+            f"the parameters were restored to the end of epoch {previous}"
+            if previous > 0
+            else "the parameters were restored to their initial values"
+        )
+        if saturated:
+            what = (
+                f"saturated every hidden unit in epoch {self.epochs_done} (on "
+                "every monitored sample, every unit's input was beyond "
+                f"+-{SATURATION_FIELD:g}, so that the layer's output no longer "
+                "depends on its input)"
+            )
+        else:
+            what = (
+                f"diverged in epoch {self.epochs_done} (the parameters or the "
+                "reconstruction error ran away to inf, NaN or 100 times the "
+                "untrained layer's error)"
+            )
+        stopped = " and training of this layer stopped" if stops else ""
+        warn(
+            f"Training of {self.name} {what}; {restored}{stopped}. Lower "
+            "learning_rate, or scale the input.",
+            ConvergenceWarning,
+        )
+        return False
+
+    def _saturated(self, X):
+        """Whether every hidden field exceeds ``SATURATION_FIELD`` on every row."""
+        if X.shape[0] == 0:
+            return False
+        with np.errstate(over="ignore", invalid="ignore"):
+            if not (feature_mean_and_variance(X)[1] > 0).any():
+                return False  # all rows alike: nothing to tell apart
+            field = self.layer.hidden_field(X)
+            return bool(np.min(np.abs(field)) > SATURATION_FIELD)
+
+    def _restore(self, snapshot):
+        """Put ``snapshot`` back into the parameters; forget the momentum."""
         for param, saved in zip(self.layer.parameters, snapshot, strict=True):
             param[...] = saved
         for velocity in self.velocities:
             velocity.fill(0)
-        self.diverged = True
-        warn(
-            f"Training of {self.name} diverged in epoch {self.epochs_done} "
-            "(the parameters or the reconstruction error ran away to inf or NaN); "
-            "the parameters were restored to the end of the previous epoch and "
-            "training of this layer stopped. Lower learning_rate, or scale the "
-            "input.",
-            ConvergenceWarning,
-        )
-        return False
 
     def record(self, X_monitor, X_val, momentum, seconds):
         """Append this epoch's monitoring record to the layer's history."""

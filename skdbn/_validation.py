@@ -1,6 +1,7 @@
 """Input validation shared by the estimators."""
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.utils.validation import validate_data
 
 
@@ -71,3 +72,25 @@ def check_labels_present(y):
 
 def _is_missing(value):
     return value is None or (isinstance(value, float) and value != value)
+
+
+def check_magnitude(X, estimator_name):
+    """Refuse values whose squares overflow the dtype of ``X``.
+
+    Training squares and multiplies the inputs (reconstruction errors,
+    gradients, the optimisers' second moments); beyond ``sqrt(finfo.max)``
+    (1.3e154 in float64, 1.8e19 in float32) they overflow and training would
+    go on from infs. scikit-learn's MLP fails on such input with "Solver
+    produced non-finite parameter weights"; this says so before training.
+    """
+    values = X.data if sp.issparse(X) else X
+    if values.size == 0:
+        return
+    largest = max(abs(float(values.max())), abs(float(values.min())))
+    if largest > np.sqrt(np.finfo(values.dtype).max):
+        raise ValueError(
+            f"X has values too large for {estimator_name} (up to {largest:.4g} "
+            f"in absolute value): their squares overflow {values.dtype}, so "
+            "training would produce non-finite weights. Scale the input first, "
+            "e.g. with sklearn.preprocessing.MinMaxScaler or StandardScaler."
+        )
