@@ -606,15 +606,16 @@ class DBNAutoencoder(
     ----------
     stack_ : BernoulliRBMStack, GaussianRBMStack or None
         The pre-trained stack (its layers keep their pre-training weights and
-        history), or None with ``pretrain=False``.
+        history), or None with ``pretrain=False``. After a Ctrl-C in
+        pre-training it has only the layers whose training began, and the
+        fit stopped before fine-tuning (see the user guide).
     coefs_ : list of ndarray
         Fine-tuned weights, encoder then decoder, ``coefs_[i]`` of shape
         (n_in, n_out).
     intercepts_ : list of ndarray
         Fine-tuned biases of each layer.
     n_components_ : int
-        Size of the code (``hidden_layer_sizes[-1]``, unless pre-training was
-        interrupted before the top layer).
+        Size of the code, ``hidden_layer_sizes[-1]``.
     loss_curve_ : list of float
         Mean training loss of each fine-tuning epoch (reconstruction loss,
         plus the weighted KL term, plus the L2 penalty).

@@ -534,7 +534,9 @@ class DBNClassifier(ClassifierMixin, _BaseDBN):
         Class labels, in the order of ``predict_proba``'s columns.
     stack_ : BernoulliRBMStack, GaussianRBMStack or None
         The pre-trained stack (its layers keep their pre-training weights and
-        history), or None with ``pretrain=False``.
+        history), or None with ``pretrain=False``. After a Ctrl-C in
+        pre-training it has only the layers whose training began, and the
+        fit stopped before fine-tuning (see the user guide).
     generative_layer_ : RBMLayer or None
         The joint RBM of top-level features (first visible units) and labels
         (last ``n_classes`` visible units, in ``classes_`` order), with
@@ -1045,7 +1047,9 @@ class DBNRegressor(RegressorMixin, _BaseDBN):
     Attributes
     ----------
     stack_ : BernoulliRBMStack, GaussianRBMStack or None
-        The pre-trained stack, or None with ``pretrain=False``.
+        The pre-trained stack, or None with ``pretrain=False``. After a
+        Ctrl-C in pre-training it has only the layers whose training began,
+        and the fit stopped before fine-tuning (see the user guide).
     coefs_ : list of ndarray
         Fine-tuned weights of each layer.
     intercepts_ : list of ndarray

@@ -664,7 +664,7 @@ class BernoulliRBMStack(_RBMStackBase):
         ``epoch``, ``reconstruction_error``, ``free_energy``, ``momentum``,
         ``seconds``, and with a validation set ``validation_*`` and
         ``free_energy_gap``). A fit interrupted with Ctrl-C keeps the layers
-        trained so far.
+        whose training began (see the user guide).
     n_features_in_ : int
         Number of features seen during fit.
     feature_names_in_ : ndarray of shape (n_features_in_,)
@@ -795,7 +795,7 @@ class GaussianRBMStack(_RBMStackBase):
         ``epoch``, ``reconstruction_error``, ``free_energy``, ``momentum``,
         ``seconds``, and with a validation set ``validation_*`` and
         ``free_energy_gap``). A fit interrupted with Ctrl-C keeps the layers
-        trained so far.
+        whose training began (see the user guide).
     n_features_in_ : int
         Number of features seen during fit.
     feature_names_in_ : ndarray of shape (n_features_in_,)

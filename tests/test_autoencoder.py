@@ -325,7 +325,10 @@ def test_bad_input(small):
         ae.transform(small[:, :10])
     with pytest.raises(ValueError, match="size of its code"):
         ae.inverse_transform(np.zeros((2, 5)))
-    with pytest.warns(DataRangeWarning, match="DBNAutoencoder"):
+    with (
+        pytest.warns(DataRangeWarning, match="DBNAutoencoder"),
+        pytest.warns(ConvergenceWarning, match="saturated every hidden unit"),
+    ):
         quick(max_iter=1, n_iter_no_change=1, tol=1e9).fit(small * 3)
     with pytest.raises(ValueError, match="hidden_layer_sizes"):
         quick(hidden_layer_sizes=(4, 0)).fit(small)

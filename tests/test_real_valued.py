@@ -372,7 +372,11 @@ def test_non_finite_input_is_rejected(bad):
 def test_unscaled_input_warns_and_overflowing_input_is_rejected():
     X = np.random.default_rng(0).normal(size=(100, 3))
     X[:, 1] *= 1e6
-    with pytest.warns(DataRangeWarning, match="StandardScaler"):
+    # The huge feature also saturates every hidden unit at once.
+    with (
+        pytest.warns(DataRangeWarning, match="StandardScaler"),
+        pytest.warns(ConvergenceWarning, match="saturated every hidden unit"),
+    ):
         GaussianRBMStack((2,), n_epochs=1).fit(X)
     with pytest.warns(DataRangeWarning, match="mean up to 49"):
         GaussianRBMStack((2,), n_epochs=1).fit(X[:, [0]] + 50)
