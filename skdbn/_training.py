@@ -335,14 +335,25 @@ class RBMTrainer:
         return False
 
     def _saturated(self, X):
-        """Whether every hidden field exceeds ``SATURATION_FIELD`` on every row."""
-        if X.shape[0] == 0:
-            return False
+        """Whether every hidden field exceeds ``SATURATION_FIELD`` on every row.
+
+        The first 64 rows settle it for a healthy layer (one field below the
+        limit suffices), so the check costs a small fraction of an epoch.
+        Rows that are all alike are never called saturated.
+        """
         with np.errstate(over="ignore", invalid="ignore"):
-            if not (feature_mean_and_variance(X)[1] > 0).any():
-                return False  # all rows alike: nothing to tell apart
-            field = self.layer.hidden_field(X)
-            return bool(np.min(np.abs(field)) > SATURATION_FIELD)
+            start = 0
+            for stop in (min(64, X.shape[0]), X.shape[0]):
+                if stop == start:
+                    continue
+                field = self.layer.hidden_field(X[start:stop])
+                if not np.min(np.abs(field, out=field)) > SATURATION_FIELD:
+                    return False
+                start = stop
+            if start == 0:
+                return False
+            # All rows alike: a constant output is the right model.
+            return bool((feature_mean_and_variance(X)[1] > 0).any())
 
     def _restore(self, snapshot):
         """Put ``snapshot`` back into the parameters; forget the momentum."""
