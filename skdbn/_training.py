@@ -24,10 +24,11 @@ EXPLOSION_FACTOR = 100.0
 
 #: A layer is saturated when every hidden unit's field exceeds this in
 #: absolute value on every monitored sample: binary units are then on or off
-#: with probability within exp(-40) = 4e-18 of 1, rectified ones off or far
-#: beyond the data's scale, and the layer's output no longer tells the
-#: samples apart. Healthy layers keep fields below about 10 on some samples;
-#: runaway hidden biases or weights put them in the hundreds or more.
+#: with probability within exp(-40) = 4e-18 of 1, whatever the input, and
+#: their gradients vanish; rectified ones are off or far beyond the data's
+#: scale. Healthy layers keep fields below about 10 on some samples (the
+#: test suite's, on data in range); runaway hidden biases or weights put
+#: them in the hundreds or more.
 SATURATION_FIELD = 40.0
 
 #: Rows of the training data scored at the end of each epoch for monitoring.
@@ -230,10 +231,7 @@ class RBMTrainer:
         whether the epoch was healthy (if not, it was undone).
         """
         monitor = X[:MONITOR_ROWS]
-        before = None
-        if not get_unit_type(self.layer.visible_units).bounded:
-            with np.errstate(over="ignore", invalid="ignore"):
-                before = self._runaway_baseline(monitor)
+        before = self._runaway_baseline(monitor)  # None for bounded units
         snapshot = [p.copy() for p in self.layer.parameters]
         self.run_epoch(X, rng)
         if not self.check_health(snapshot, stops=False):
@@ -316,9 +314,9 @@ class RBMTrainer:
         if saturated:
             what = (
                 f"saturated every hidden unit in epoch {self.epochs_done} (on "
-                "every monitored sample, every unit's input was beyond "
-                f"+-{SATURATION_FIELD:g}, so that the layer's output no longer "
-                "depends on its input)"
+                "every monitored sample, every unit's input exceeded "
+                f"{SATURATION_FIELD:g} in absolute value: each unit is stuck on "
+                "or off, whatever the input)"
             )
         else:
             what = (
