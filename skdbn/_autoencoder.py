@@ -830,7 +830,8 @@ class DBNAutoencoder(
             # Before the network exists, nothing usable was fitted.
             if not built:
                 forget_fit(self)
-            raise
+                raise
+            self._interrupted_outside_epochs()
         return self
 
     def _validate_training_data(self, X, reset):

@@ -200,7 +200,8 @@ class _BaseDBN(PlainStateMixin, FineTuningMixin, TransformerMixin, BaseEstimator
             # Before the network exists, nothing usable was fitted.
             if not built:
                 forget_fit(self)
-            raise
+                raise
+            self._interrupted_outside_epochs()
         return self
 
     def _validate_training_data(self, X, y, reset):

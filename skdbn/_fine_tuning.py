@@ -136,6 +136,17 @@ class FineTuningMixin:
         stack._validate_params()
         return stack
 
+    def _interrupted_outside_epochs(self):
+        """Warn about a Ctrl-C outside the minibatch steps, once the network exists.
+
+        (In the monitoring or between phases: the weights are those of the
+        last step taken, the model is usable.)
+        """
+        warn(
+            "Fit interrupted by the user; keeping the weights reached so far.",
+            UserWarning,
+        )
+
     def _stop_after_interrupted_pretraining(self):
         """Warn that a Ctrl-C in pre-training ended the fit before fine-tuning."""
         n_layers = (

@@ -361,3 +361,27 @@ def test_interrupt_before_the_network_exists_leaves_it_unfitted(
     with pytest.raises(NotFittedError):
         estimator.transform(X)
     assert not hasattr(estimator, "_network")
+
+
+@pytest.mark.parametrize("make", [classifier, autoencoder])
+def test_interrupt_in_fine_tuning_monitoring_keeps_a_usable_model(
+    digits01, monkeypatch, make
+):
+    X, y = digits01
+    args = (X, y) if make is classifier else (X,)
+    estimator = make(hidden_layer_sizes=(8,), early_stopping=True)
+    cls = type(estimator)
+    original, calls = cls._validation_score, []
+
+    def validation_score(self, *args, **kwargs):
+        calls.append(1)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(cls, "_validation_score", validation_score)
+    with pytest.warns(UserWarning, match="Fit interrupted by the user; keeping"):
+        estimator.fit(*args)
+    check_is_fitted(estimator)
+    assert len(estimator.validation_scores_) == 2
+    assert np.isfinite(estimator.transform(X)).all()
