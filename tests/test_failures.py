@@ -320,7 +320,10 @@ def test_interrupt_in_the_top_layer_keeps_every_layer(digits01, monkeypatch):
     X, y = digits01
     monkeypatch.setattr(RBMTrainer, "run_epoch", interrupting_run_epoch("layer 2", 1))
     clf = classifier(hidden_layer_sizes=(20, 12))
-    with pytest.warns(UserWarning, match="hidden layers 1 to 2 start from the "):
+    with (
+        pytest.warns(UserWarning, match="during epoch 2 of layer 2/2"),
+        pytest.warns(UserWarning, match="hidden layers 1 to 2 start from the "),
+    ):
         clf.fit(X, y)
     assert len(clf.stack_.layers_) == 2 and clf.n_iter_ == 0
 
@@ -331,7 +334,10 @@ def test_interrupt_in_the_joint_top_layer_stops_the_fit(digits01, monkeypatch):
         RBMTrainer, "run_epoch", interrupting_run_epoch("joint top layer", 1)
     )
     clf = classifier(hidden_layer_sizes=(20,), generative_layer_size=10)
-    with pytest.warns(UserWarning, match="fit stopped before fine-tuning"):
+    with (
+        pytest.warns(UserWarning, match="during epoch 2 of joint top layer"),
+        pytest.warns(UserWarning, match="fit stopped before fine-tuning"),
+    ):
         clf.fit(X, y)
     assert clf.n_iter_ == 0
     assert clf.generative_layer_ is not None
