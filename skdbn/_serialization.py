@@ -306,6 +306,8 @@ REBUILT_CLASSES = {
             "learning_rate": REAL,
             "_clock": instance_of("skdbn._progress:EpochClock"),
         },
+        # Made by fit; a trainer that only partial_fit has used has none.
+        "optional": {"_clock"},
         "check": _check_trainer,
     },
     "skdbn._progress:EpochClock": {
@@ -343,7 +345,8 @@ REBUILT_CLASSES = {
             "learning_rate": REAL,
             "momentum": REAL,
             "nesterov": BOOLEAN,
-            "velocities": list_of(optional(float_array())),
+            # None until the first step.
+            "velocities": optional(list_of(float_array())),
         },
     },
     "skdbn._network:AdamOptimizer": {
@@ -353,8 +356,8 @@ REBUILT_CLASSES = {
             "beta_2": REAL,
             "epsilon": REAL,
             "t": INTEGER,
-            "first_moments": list_of(optional(float_array())),
-            "second_moments": list_of(optional(float_array())),
+            "first_moments": optional(list_of(float_array())),
+            "second_moments": optional(list_of(float_array())),
         },
     },
     **{

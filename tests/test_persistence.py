@@ -380,3 +380,47 @@ def test_every_rebuilt_class_is_listed_with_its_real_attributes(fitted):
                 stack.extend(value)
     assert seen <= set(REBUILT_CLASSES)
     assert "skdbn._rbm:RBMLayer" in seen and "skdbn._network:AdamOptimizer" in seen
+
+
+def _partial_fitted(name):
+    X, y = _digits()
+    if name == "stack-partial-fit":
+        return BernoulliRBMStack((8,), random_state=0).partial_fit(X)
+    if name == "stack-sparse-partial-fit":
+        return BernoulliRBMStack((8,), sparsity_cost=0.1, random_state=0).partial_fit(X)
+    if name == "stack-sparse-fit":
+        return BernoulliRBMStack(
+            (8,), sparsity_cost=0.1, n_epochs=1, random_state=0
+        ).fit(X)
+    return DBNClassifier((8,), random_state=0).partial_fit(X, y, classes=range(10))
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "stack-partial-fit",
+        "stack-sparse-partial-fit",
+        "stack-sparse-fit",
+        "classifier-partial-fit",
+    ],
+)
+def test_states_reached_by_other_paths_round_trip(name):
+    # partial_fit alone never times a whole fit (no epoch clock), and a
+    # sparsity penalty keeps a running mean: both are valid states to load.
+    model = _partial_fitted(name)
+    X = _digits()[0]
+    data = sio.dumps(model)
+    loaded = sio.loads(data, trusted=[_own_class(model)])
+    np.testing.assert_array_equal(loaded.transform(X), model.transform(X))
+
+
+@pytest.mark.parametrize("optimizer", ["SGDOptimizer", "AdamOptimizer"])
+def test_an_optimizer_that_never_stepped_round_trips(optimizer):
+    # A fit interrupted before its first fine-tuning step leaves one.
+    from skdbn import _network
+    from skdbn._serialization import plain_state, restore_state
+
+    fresh = getattr(_network, optimizer)(learning_rate=0.1)
+    restored = restore_state(plain_state(fresh))
+    assert type(restored) is type(fresh)
+    assert vars(restored) == vars(fresh)
