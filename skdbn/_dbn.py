@@ -24,8 +24,12 @@ from sklearn.preprocessing import LabelEncoder
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.metaestimators import available_if
-from sklearn.utils.multiclass import check_classification_targets, type_of_target
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.multiclass import (
+    check_classification_targets,
+    type_of_target,
+    unique_labels,
+)
+from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
 from ._fine_tuning import (
     FINE_TUNING_CONSTRAINTS,
@@ -42,12 +46,14 @@ from ._stack import (
     forget_fit,
 )
 from ._training import RBMTrainer
-from ._units import get_unit_type
+from ._units import feature_mean_and_variance, get_unit_type
 from ._validation import (
     check_labels_present,
     check_magnitude,
     check_numeric_columns,
     validate_prediction_input,
+    validate_sample_weight,
+    weighted_rows,
 )
 
 
@@ -154,7 +160,7 @@ class _BaseDBN(PlainStateMixin, FineTuningMixin, TransformerMixin, BaseEstimator
 
     # --------------------------------------------------------------- fitting
 
-    def _fit(self, X, y, *, incremental=False, classes=None):
+    def _fit(self, X, y, *, incremental=False, classes=None, sample_weight=None):
         if incremental and self.early_stopping:
             # As MLP: partial_fit sees one chunk at a time, nothing to hold out.
             raise ValueError(
@@ -172,22 +178,32 @@ class _BaseDBN(PlainStateMixin, FineTuningMixin, TransformerMixin, BaseEstimator
         built = not first
         try:
             X, y = self._validate_training_data(X, y, reset=first)
+            sample_weight = validate_sample_weight(sample_weight, X)
+            rows = weighted_rows(sample_weight)
+            if rows is not None:
+                # Rows of zero weight are ignored, as if they were not there.
+                X, y, sample_weight = X[rows], y[rows], sample_weight[rows]
             Y = self._encode_targets(
-                y, X.dtype, first=first, classes=classes, incremental=incremental
+                y,
+                X.dtype,
+                first=first,
+                classes=classes,
+                incremental=incremental,
+                sample_weight=sample_weight,
             )
             rng = check_random_state(self.random_state)
             if first:
                 self._reset_fine_tuning(rng)
-            X_train, Y_train, X_val, y_val = self._split_early_stopping(
-                X, Y, y, incremental
+            X_train, Y_train, X_val, y_val, w_train, w_val = self._split_early_stopping(
+                X, Y, y, incremental, sample_weight
             )
             if first:
                 pretrained = self._initialize_network(
-                    X_train, Y_train.shape[1], X_val, rng
+                    X_train, Y_train.shape[1], X_val, rng, sample_weight=w_train
                 )
                 built = True
                 pretrained = self._fit_generative_layer(
-                    X_train, Y_train, train=pretrained
+                    X_train, Y_train, train=pretrained, sample_weight=w_train
                 )
             if first or not incremental:
                 self._optimizer = self._make_optimizer()
@@ -195,7 +211,9 @@ class _BaseDBN(PlainStateMixin, FineTuningMixin, TransformerMixin, BaseEstimator
                 self._stop_after_interrupted_pretraining()
                 return self
             epochs = 1 if incremental else self.max_iter
-            self._fine_tune(X_train, Y_train, X_val, y_val, epochs, incremental)
+            self._fine_tune(
+                X_train, Y_train, X_val, y_val, epochs, incremental, w_train, w_val
+            )
         except KeyboardInterrupt:
             # Before the network exists, nothing usable was fitted.
             if not built:
@@ -226,16 +244,17 @@ class _BaseDBN(PlainStateMixin, FineTuningMixin, TransformerMixin, BaseEstimator
         check_magnitude(X, type(self).__name__)
         return X, y
 
-    def _split_early_stopping(self, X, Y, y, incremental):
+    def _split_early_stopping(self, X, Y, y, incremental, sample_weight=None):
+        """``X, Y, X_val, y_val`` and the weights of the training and held-out rows."""
         if not self._early_stopping_used() or incremental:
-            return X, Y, None, None
-        stratify = y if isinstance(self, ClassifierMixin) else None
+            return X, Y, None, None, sample_weight, None
+        # Multilabel targets are not stratified, as in scikit-learn's MLP.
+        stratify = y if isinstance(self, ClassifierMixin) and y.ndim == 1 else None
         n_val = self._validation_size(X.shape[0])
+        arrays = [X, Y, y] if sample_weight is None else [X, Y, y, sample_weight]
         try:
-            X_train, X_val, Y_train, _, _, y_val = train_test_split(
-                X,
-                Y,
-                y,
+            split = train_test_split(
+                *arrays,
                 test_size=n_val,
                 random_state=self._pretrain_seed,
                 stratify=stratify,
@@ -248,9 +267,11 @@ class _BaseDBN(PlainStateMixin, FineTuningMixin, TransformerMixin, BaseEstimator
                 "each class more samples, change validation_fraction, or set "
                 "early_stopping=False."
             ) from error
-        return X_train, Y_train, X_val, y_val
+        X_train, X_val, Y_train, _, _, y_val = split[:6]
+        w_train, w_val = split[6:] if sample_weight is not None else (None, None)
+        return X_train, Y_train, X_val, y_val, w_train, w_val
 
-    def _initialize_network(self, X, n_outputs, X_val, rng):
+    def _initialize_network(self, X, n_outputs, X_val, rng, sample_weight=None):
         """Pre-train the stack (or not), then build the network and optimiser."""
         stack = self._make_stack()
         shape = dict(
@@ -263,7 +284,7 @@ class _BaseDBN(PlainStateMixin, FineTuningMixin, TransformerMixin, BaseEstimator
         if self.pretrain:
             stack._validate_input(X, reset=True, owner=self)
             completed, untrained = stack._fit_layers(
-                X, X_val, check_random_state(self._pretrain_seed)
+                X, X_val, check_random_state(self._pretrain_seed), sample_weight
             )
             self.stack_ = stack
             # After an interrupt, the layers not reached start untrained.
@@ -278,7 +299,7 @@ class _BaseDBN(PlainStateMixin, FineTuningMixin, TransformerMixin, BaseEstimator
             )
         return completed
 
-    def _fit_generative_layer(self, X, Y, train=True):
+    def _fit_generative_layer(self, X, Y, train=True, sample_weight=None):
         """Hook for models with a generative top layer (the classifier's).
 
         Returns False when the user interrupted its training.
@@ -293,13 +314,15 @@ class _BaseDBN(PlainStateMixin, FineTuningMixin, TransformerMixin, BaseEstimator
             return activations[0]
         return activations
 
-    def _fine_tune(self, X, Y, X_val, y_val, epochs, incremental):
+    def _fine_tune(
+        self, X, Y, X_val, y_val, epochs, incremental, sample_weight=None, w_val=None
+    ):
         network, optimizer = self._network, self._optimizer
         if self.solver == "lbfgs":
 
             def loss_and_gradients():
                 loss, grad_weights, grad_biases = network.loss_and_gradients(
-                    X, Y, alpha=self.alpha
+                    X, Y, alpha=self.alpha, sample_weight=sample_weight
                 )
                 return loss, grad_weights + grad_biases
 
@@ -318,6 +341,7 @@ class _BaseDBN(PlainStateMixin, FineTuningMixin, TransformerMixin, BaseEstimator
                 alpha=self.alpha,
                 dropout=dropout,
                 rng=self._rng,
+                sample_weight=None if sample_weight is None else sample_weight[rows],
             )
             return loss, {}
 
@@ -328,8 +352,11 @@ class _BaseDBN(PlainStateMixin, FineTuningMixin, TransformerMixin, BaseEstimator
             epochs=epochs,
             incremental=incremental,
             validation_score=(
-                None if X_val is None else lambda: self._validation_score(X_val, y_val)
+                None
+                if X_val is None
+                else lambda: self._validation_score(X_val, y_val, w_val)
             ),
+            sample_weight=sample_weight,
         )
 
     # ------------------------------------------------------------ prediction
@@ -593,8 +620,7 @@ class DBNClassifier(ClassifierMixin, _BaseDBN):
     True
     """
 
-    _output_activation = "softmax"
-    _multi_output = False
+    _multi_output = True
 
     _parameter_constraints = {
         **_BaseDBN._parameter_constraints,
@@ -678,11 +704,12 @@ class DBNClassifier(ClassifierMixin, _BaseDBN):
         )
         self.generative_layer_size = generative_layer_size
 
-    def _fit_generative_layer(self, X, Y, train=True):
+    def _fit_generative_layer(self, X, Y, train=True, sample_weight=None):
         """Train the joint RBM of top-level features and labels, if asked for.
 
         Not when ``train`` is False (pre-training was interrupted); returns
-        False when the user interrupts its own training.
+        False when the user interrupts its own training. ``sample_weight``
+        weighs the rows as in pre-training.
         """
         self.generative_layer_ = None
         if self.generative_layer_size is None or not train:
@@ -698,7 +725,7 @@ class DBNClassifier(ClassifierMixin, _BaseDBN):
         layer = initial_layer(
             data.shape[1],
             self.generative_layer_size,
-            data.mean(axis=0),
+            np.average(data, axis=0, weights=sample_weight),
             rng,
             data.dtype,
             ("bernoulli", "bernoulli"),
@@ -708,7 +735,7 @@ class DBNClassifier(ClassifierMixin, _BaseDBN):
         if self.learning_rate != "auto" and np.ndim(self.learning_rate) == 0:
             settings.learning_rate = self.learning_rate
         trainer = RBMTrainer(layer, settings, "joint top layer", self.verbose)
-        completed = trainer.fit(data, rng)
+        completed = trainer.fit(data, rng, sample_weight=sample_weight)
         self.generative_layer_ = layer
         return completed
 
@@ -785,26 +812,32 @@ class DBNClassifier(ClassifierMixin, _BaseDBN):
         return X, np.asarray(y)
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y):
+    def fit(self, X, y, sample_weight=None):
         """Pre-train the stack, then fine-tune the network on ``(X, y)``.
 
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Training data, in [0, 1] for the Bernoulli visible units.
-        y : array-like of shape (n_samples,)
-            Class labels.
+        y : array-like of shape (n_samples,) or (n_samples, n_labels)
+            Class labels, or a multilabel indicator matrix (one 0/1 column
+            per label).
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weight of each sample, in pre-training (weighted
+            RBM statistics) and fine-tuning (weighted loss, as
+            ``MLPClassifier``'s), and in the early-stopping score. Rows of
+            zero weight are ignored. None weighs every sample 1.
 
         Returns
         -------
         self : object
             The fitted classifier.
         """
-        return self._fit(X, y)
+        return self._fit(X, y, sample_weight=sample_weight)
 
     @available_if(_BaseDBN._check_solver)
     @_fit_context(prefer_skip_nested_validation=True)
-    def partial_fit(self, X, y, classes=None):
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
         """One fine-tuning epoch over ``(X, y)``.
 
         The first call builds the network, pre-training the stack on this
@@ -814,28 +847,64 @@ class DBNClassifier(ClassifierMixin, _BaseDBN):
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
             A chunk of training data.
-        y : array-like of shape (n_samples,)
-            Its labels.
+        y : array-like of shape (n_samples,) or (n_samples, n_labels)
+            Its labels, or a multilabel indicator matrix.
         classes : array-like of shape (n_classes,), default=None
             All the classes, required on the first call; later calls may pass
-            them again, but a different set raises a ``ValueError``.
+            them again, but a different set raises a ``ValueError``. With
+            multilabel targets, the labels ``0, ..., n_labels - 1`` (the
+            columns of ``y``).
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weight of each sample of the chunk, as in ``fit``.
 
         Returns
         -------
         self : object
             The updated classifier.
         """
-        return self._fit(X, y, incremental=True, classes=classes)
+        return self._fit(
+            X, y, incremental=True, classes=classes, sample_weight=sample_weight
+        )
 
-    def _encode_targets(self, y, dtype, first, classes, incremental):
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_label = True
+        return tags
+
+    @property
+    def _output_activation(self):
+        # Independent logistic outputs for multilabel targets, as MLPClassifier.
+        return "logistic" if getattr(self, "_multilabel", False) else "softmax"
+
+    def _validate_training_data(self, X, y, reset):
+        X, y = super()._validate_training_data(X, y, reset)
+        if sp.issparse(y):
+            y = y.toarray()
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
+        return X, y
+
+    def _encode_targets(self, y, dtype, first, classes, incremental, sample_weight):
         check_classification_targets(y)
-        if type_of_target(y) == "multilabel-indicator" or np.ndim(y) > 1:
-            raise ValueError("DBNClassifier does not support multilabel targets.")
+        target_type = type_of_target(y)
+        multilabel = target_type == "multilabel-indicator"
+        if y.ndim > 1 and not multilabel:
+            raise ValueError(
+                "DBNClassifier supports class labels (a 1-D y) and multilabel "
+                f"indicator matrices (0/1 columns), not {target_type} targets."
+            )
+        if first and incremental and classes is None:
+            raise ValueError("classes must be passed on the first call to partial_fit.")
+        if not first and multilabel != self._multilabel:
+            raise ValueError(
+                f"y is {'a multilabel indicator matrix' if multilabel else '1-D'} "
+                "but the classifier was fitted on "
+                f"{'multilabel' if self._multilabel else 'single-label'} targets."
+            )
+        if multilabel:
+            return self._encode_multilabel(y, dtype, first, classes)
         if first:
-            if classes is None and incremental:
-                raise ValueError(
-                    "classes must be passed on the first call to partial_fit."
-                )
+            self._multilabel = False
             self._label_encoder = LabelEncoder().fit(
                 y if classes is None else np.asarray(classes)
             )
@@ -873,11 +942,52 @@ class DBNClassifier(ClassifierMixin, _BaseDBN):
         Y[np.arange(len(y)), indices] = 1
         return Y
 
-    def _validation_score(self, X_val, y_val):
-        return accuracy_score(y_val, self._predict_checked(X_val))
+    def _encode_multilabel(self, y, dtype, first, classes):
+        """The indicator matrix ``y`` as targets; ``classes_`` its column indices."""
+        labels = unique_labels(y)
+        if first:
+            if classes is not None and not np.array_equal(
+                np.sort(np.asarray(classes).ravel()), labels
+            ):
+                raise ValueError(
+                    f"classes must be the {len(labels)} column indices "
+                    f"{labels!r} of the multilabel indicator y; got {classes!r}."
+                )
+            if self.generative_layer_size is not None:
+                raise ValueError(
+                    "generative_layer_size needs single-label targets: the joint "
+                    "RBM draws samples of one class; y is a multilabel indicator "
+                    "matrix."
+                )
+            self._multilabel = True
+            self.classes_ = labels
+        elif y.shape[1] != len(self.classes_):
+            raise ValueError(
+                f"y has {y.shape[1]} labels but the classifier was fitted with "
+                f"{len(self.classes_)}."
+            )
+        elif classes is not None and not np.array_equal(
+            np.unique(classes), self.classes_
+        ):
+            raise ValueError(
+                f"classes={classes!r} is not the same as on the first call "
+                f"to partial_fit, which had {self.classes_!r}."
+            )
+        return np.asarray(y, dtype=dtype)
+
+    def _validation_score(self, X_val, y_val, sample_weight=None):
+        return accuracy_score(
+            y_val, self._predict_checked(X_val), sample_weight=sample_weight
+        )
 
     def _predict_checked(self, X):
-        proba = self._network.forward(X)
+        return self._labels(self._network.forward(X))
+
+    def _labels(self, proba):
+        """Predicted labels from the network's outputs."""
+        if getattr(self, "_multilabel", False):
+            # As MLPClassifier: a label is on when its probability exceeds 0.5.
+            return (proba > 0.5).astype(int)
         return self.classes_[np.argmax(proba, axis=1)]
 
     def predict(self, X):
@@ -890,11 +1000,12 @@ class DBNClassifier(ClassifierMixin, _BaseDBN):
 
         Returns
         -------
-        y : ndarray of shape (n_samples,)
-            The most probable class.
+        y : ndarray of shape (n_samples,) or (n_samples, n_labels)
+            The most probable class or, for multilabel targets, the indicator
+            matrix of the labels whose probability exceeds 0.5.
         """
         proba = self._forward(X)  # checks that the model is fitted first
-        return self.classes_[np.argmax(proba, axis=1)]
+        return self._labels(proba)
 
     def predict_proba(self, X):
         """Class probabilities of each sample.
@@ -907,7 +1018,8 @@ class DBNClassifier(ClassifierMixin, _BaseDBN):
         Returns
         -------
         proba : ndarray of shape (n_samples, n_classes)
-            Softmax outputs; columns follow ``classes_``, rows sum to 1.
+            Softmax outputs; columns follow ``classes_``, rows sum to 1. For
+            multilabel targets, each label's own (logistic) probability.
         """
         return self._forward(X)
 
@@ -1104,7 +1216,7 @@ class DBNRegressor(RegressorMixin, _BaseDBN):
         return tags
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y):
+    def fit(self, X, y, sample_weight=None):
         """Pre-train the stack, then fine-tune the network on ``(X, y)``.
 
         Parameters
@@ -1113,18 +1225,27 @@ class DBNRegressor(RegressorMixin, _BaseDBN):
             Training data, in [0, 1] for the Bernoulli visible units.
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             Targets.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weight of each sample, in pre-training (weighted
+            RBM statistics), in the targets' standardisation and in
+            fine-tuning (weighted loss, as ``MLPRegressor``'s), and in the
+            early-stopping score. Rows of zero weight are ignored. None
+            weighs every sample 1.
 
         Returns
         -------
         self : object
             The fitted regressor.
         """
-        return self._fit(X, y)
+        return self._fit(X, y, sample_weight=sample_weight)
 
     @available_if(_BaseDBN._check_solver)
     @_fit_context(prefer_skip_nested_validation=True)
-    def partial_fit(self, X, y):
+    def partial_fit(self, X, y, sample_weight=None):
         """One fine-tuning epoch over ``(X, y)`` (the first call builds the network).
+
+        The first call also fixes the targets' standardisation, from this
+        chunk's mean and standard deviation.
 
         Parameters
         ----------
@@ -1132,31 +1253,53 @@ class DBNRegressor(RegressorMixin, _BaseDBN):
             A chunk of training data.
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             Its targets.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weight of each sample of the chunk, as in ``fit``.
 
         Returns
         -------
         self : object
             The updated regressor.
         """
-        return self._fit(X, y, incremental=True)
+        return self._fit(X, y, incremental=True, sample_weight=sample_weight)
 
-    def _encode_targets(self, y, dtype, first, classes, incremental):
-        Y = np.asarray(y, dtype=dtype)
+    def _encode_targets(self, y, dtype, first, classes, incremental, sample_weight):
+        Y = np.array(y, dtype=dtype)  # a copy: standardised in place below
         self._y_was_1d = Y.ndim == 1 if first else self._y_was_1d
         Y = Y.reshape(len(Y), -1)
         if first:
             self.n_outputs_ = Y.shape[1]
+            # The network learns standardised targets: the output layer's
+            # initial weights and the step size suit values of order 1, and
+            # every output gets the same say in the loss.
+            mean, variance = feature_mean_and_variance(
+                Y.astype(np.float64), sample_weight
+            )
+            scale = np.sqrt(variance)
+            # A constant target is only centred, as StandardScaler does.
+            scale[scale < 10 * np.finfo(np.float64).eps] = 1.0
+            self._target_mean = mean.astype(dtype)
+            self._target_scale = scale.astype(dtype)
         elif Y.shape[1] != self.n_outputs_:
             raise ValueError(
                 f"y has {Y.shape[1]} outputs but the regressor was fitted with "
                 f"{self.n_outputs_}."
             )
+        Y -= self._target_mean
+        Y /= self._target_scale
         return Y
 
-    def _validation_score(self, X_val, y_val):
-        return r2_score(y_val, self._shape_output(self._network.forward(X_val)))
+    def _validation_score(self, X_val, y_val, sample_weight=None):
+        return r2_score(
+            y_val,
+            self._shape_output(self._network.forward(X_val)),
+            sample_weight=sample_weight,
+        )
 
     def _shape_output(self, Y):
+        """Network outputs back in the targets' units and shape."""
+        Y *= self._target_scale
+        Y += self._target_mean
         return Y.ravel() if self._y_was_1d else Y
 
     def predict(self, X):

@@ -249,6 +249,7 @@ class FineTuningMixin:
         validation_score=None,
         warming_up=None,
         extra_quantities=None,
+        sample_weight=None,
     ):
         """Run up to ``epochs`` epochs of minibatch steps.
 
@@ -278,6 +279,10 @@ class FineTuningMixin:
         extra_quantities : callable, default=None
             ``extra_quantities(means) -> list of (name, value, format)`` to
             print after the loss, given the epoch's means of ``extras``.
+        sample_weight : ndarray of shape (n_samples,), default=None
+            Weight of each training row: the epoch's loss (and the means of
+            ``extras``) is then the mean of the minibatches' losses weighted
+            by their rows' total weight, as with repeated rows.
 
         Returns
         -------
@@ -287,6 +292,11 @@ class FineTuningMixin:
         batch_size = min(self.batch_size, n_samples)
         n_batches = -(-n_samples // batch_size)
         clock = EpochClock(None if incremental else epochs)
+        total_weight = (
+            n_samples
+            if sample_weight is None
+            else float(sample_weight.sum(dtype=np.float64))
+        )
         best_params, stopped, history = None, False, []
         self.n_iter_ = 0  # the epochs of this call, as in MLP
         for epochs_run in range(1, epochs + 1):
@@ -306,9 +316,14 @@ class FineTuningMixin:
                     ):
                         rows = order[batch]
                         loss, extras = step(rows)
-                        total_loss += loss * len(rows)
+                        weight = (
+                            len(rows)
+                            if sample_weight is None
+                            else float(sample_weight[rows].sum(dtype=np.float64))
+                        )
+                        total_loss += loss * weight
                         for name, value in extras.items():
-                            totals[name] = totals.get(name, 0.0) + value * len(rows)
+                            totals[name] = totals.get(name, 0.0) + value * weight
             except KeyboardInterrupt:
                 warn(
                     f"Fine-tuning interrupted by the user during epoch "
@@ -334,8 +349,8 @@ class FineTuningMixin:
             self.n_iter_ += 1
             self.t_ += n_samples
             self._schedule_epoch_ends()
-            self.loss_curve_.append(total_loss / n_samples)
-            means = {name: total / n_samples for name, total in totals.items()}
+            self.loss_curve_.append(float(total_loss / total_weight))
+            means = {name: total / total_weight for name, total in totals.items()}
             history.append(means)
             improved, improved_weights = self._record_improvement(
                 validation_score, warming_up

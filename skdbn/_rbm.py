@@ -492,6 +492,7 @@ class ContrastiveDivergence:
         # float32 scratch for the uniform draws of float64 models.
         self._uniforms = np.empty(batch_size * max(n_visible, n_hidden), np.float32)
         self._signs = np.empty(2 * batch_size, dtype=dtype)
+        self._row_weights = None
         self._ones = np.ones(2 * batch_size, dtype=dtype)
         self.gradients = [np.empty_like(p) for p in layer.parameters]
         if layer.visible_log_std is not None:
@@ -545,7 +546,19 @@ class ContrastiveDivergence:
             np.take(X, rows, axis=0, out=out, mode="clip")
         return out
 
-    def estimate(self, batch_rows, rng, scale, sparsity=None):
+    def load_weights(self, sample_weight, rows):
+        """Copy ``sample_weight[rows]`` into the row-weight buffer; return it.
+
+        The buffer is allocated on the first call, so that unweighted
+        training never pays for it.
+        """
+        if self._row_weights is None:
+            self._row_weights = np.empty(self.batch_size, dtype=self._signs.dtype)
+        out = self._row_weights[: len(rows)]
+        np.take(sample_weight, rows, out=out, mode="clip")
+        return out
+
+    def estimate(self, batch_rows, rng, scale, sparsity=None, row_weights=None):
         """Estimate the gradient for the minibatch in the data buffer.
 
         Callers should ignore overflow warnings (``np.errstate(over="ignore")``):
@@ -558,9 +571,17 @@ class ContrastiveDivergence:
         rng : numpy.random.Generator
             Source of the Gibbs samples.
         scale : float
-            Factor applied to the summed statistics, e.g. ``learning_rate / b``.
+            Factor applied to the summed statistics, e.g. ``learning_rate / b``
+            (``learning_rate / row_weights.sum()`` with weights).
         sparsity : SparsityPenalty, optional
             Penalty on the hidden units' mean activity.
+        row_weights : ndarray of shape (b,), optional
+            Weight of each row (see ``load_weights``): its positive
+            statistics, and with CD-k the negative ones of the chain started
+            from it, count ``row_weights[i]`` times, so that an integer
+            weight is the same as repeating the row; PCD's chains, which no
+            row owns, share the total weight equally. The sparsity penalty's
+            activity estimate is the weighted mean. None weighs every row 1.
 
         Returns
         -------
@@ -595,6 +616,7 @@ class ContrastiveDivergence:
             negated_visible_bias *= inverse_std
 
         # Positive phase: E[h | v0] (and a sample of h0 for CD).
+        weighted = row_weights is not None
         np.matmul(v_data, W, out=h_data)
         if self.persistent:
             hidden.mean_from_product(h_data, negated_hidden_bias, out=h_data)
@@ -607,8 +629,15 @@ class ContrastiveDivergence:
                 self._hidden_state[:b],
                 self._scratch(h_data.shape),
             )
-        np.matmul(self._ones[:b], h_data, out=self.batch_mean_hidden)
-        self.batch_mean_hidden /= b
+        if weighted:
+            # The total weight of the rows, the mass b of unweighted ones.
+            mass = float(row_weights.sum(dtype=np.float64))
+            np.matmul(row_weights, h_data, out=self.batch_mean_hidden)
+            self.batch_mean_hidden /= mass
+        else:
+            mass = b
+            np.matmul(self._ones[:b], h_data, out=self.batch_mean_hidden)
+            self.batch_mean_hidden /= b
 
         # Negative phase: k Gibbs steps from the chains' hidden states.
         if self.persistent:
@@ -622,8 +651,15 @@ class ContrastiveDivergence:
             h_state = self.chains
         else:
             n_chains = b
-        # The chains' statistics enter the gradient with this factor.
-        chain_scale = -scale * b / n_chains
+        # The chains' statistics enter the gradient with this factor (with
+        # CD-k and row weights, each chain's times its row's weight).
+        chain_scale = -scale * mass / n_chains
+        per_row = weighted and not self.persistent
+        signs = self._signs[: b + n_chains]
+        if weighted:
+            np.multiply(row_weights, scale, out=signs[:b])
+            if per_row:
+                np.negative(signs[:b], out=signs[b:])
         v_model = V[b : b + n_chains]
         h_model = H[b : b + n_chains]
         v_mean = self._visible_mean[:n_chains]
@@ -642,8 +678,13 @@ class ContrastiveDivergence:
             if last and not self.persistent:
                 # Only the gradient reads h_k: scale it in the same pass.
                 hidden.mean_from_product(
-                    h_model, negated_hidden_bias, out=h_model, scale=chain_scale
+                    h_model,
+                    negated_hidden_bias,
+                    out=h_model,
+                    scale=None if per_row else chain_scale,
                 )
+                if per_row:
+                    h_model *= signs[b:, np.newaxis]
             else:
                 hidden.mean_and_sample(
                     h_model,
@@ -659,10 +700,13 @@ class ContrastiveDivergence:
         # Scale and sign the data's statistics so one GEMM gives the difference.
         if sparsity is not None:
             h_data -= sparsity.field_shift(self.batch_mean_hidden)
-        h_data *= scale
-        signs = self._signs[: b + n_chains]
-        signs[:b] = scale
-        signs[b:] = chain_scale
+        if weighted:
+            h_data *= signs[:b, np.newaxis]
+        else:
+            h_data *= scale
+            signs[:b] = scale
+        if not per_row:
+            signs[b:] = chain_scale
         V_used, H_used = V[: b + n_chains], H[: b + n_chains]
         grad_weights, grad_visible_bias, grad_hidden_bias = self.gradients[:3]
         np.matmul(V_used.T, H_used, out=grad_weights)

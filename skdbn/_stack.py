@@ -26,6 +26,8 @@ from ._validation import (
     check_magnitude,
     check_numeric_columns,
     validate_prediction_input,
+    validate_sample_weight,
+    weighted_rows,
 )
 from ._warnings import warn
 
@@ -148,7 +150,7 @@ class _RBMStackBase(
     # ------------------------------------------------------------------ fit
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y=None):
+    def fit(self, X, y=None, sample_weight=None):
         """Train the stack greedily, one RBM after the other.
 
         Layer ``i + 1`` is trained on the hidden activation probabilities of
@@ -160,6 +162,13 @@ class _RBMStackBase(
             Training data. float32 input is trained in float32.
         y : None
             Ignored.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weight of each row. Each minibatch's gradient is
+            the weighted mean of its rows' statistics, and the first layer's
+            initial biases (and standard deviations) come from the weighted
+            mean (and variance): an integer weight acts as that many copies
+            of the row, in expectation (the minibatches differ). Rows of
+            zero weight are left out. None weighs every row 1.
 
         Returns
         -------
@@ -168,9 +177,15 @@ class _RBMStackBase(
         """
         try:
             X = self._validate_input(X, reset=True)
+            sample_weight = validate_sample_weight(sample_weight, X)
+            rows = weighted_rows(sample_weight)
+            if rows is not None:
+                X, sample_weight = X[rows], sample_weight[rows]
             rng = check_random_state(self.random_state)
-            X_train, X_val = self._split_validation(X, rng)
-            completed, untrained = self._fit_layers(X_train, X_val, rng)
+            X_train, X_val, sample_weight = self._split_validation(
+                X, rng, sample_weight
+            )
+            completed, untrained = self._fit_layers(X_train, X_val, rng, sample_weight)
         except KeyboardInterrupt:
             forget_fit(self)
             raise
@@ -183,8 +198,10 @@ class _RBMStackBase(
             )
         return self
 
-    def _fit_layers(self, X_train, X_val, rng):
+    def _fit_layers(self, X_train, X_val, rng, sample_weight=None):
         """Greedy training on validated data; ``X_val`` (or None) is monitored.
+
+        ``sample_weight`` (positive, or None) weighs the rows of ``X_train``.
 
         Returns ``(completed, untrained)``. A ``KeyboardInterrupt`` once the
         first layer's training has begun, wherever it lands, stops the fit
@@ -194,14 +211,16 @@ class _RBMStackBase(
         bottom first. An earlier interrupt propagates.
         """
         sizes = self._layer_sizes()
-        self._create_layers(X_train, sizes, rng)
+        self._create_layers(X_train, sizes, rng, sample_weight)
         n_layers = len(sizes)
         data, val = as_training_matrix(X_train), X_val
         n_begun = 0
         try:
             for index, trainer in enumerate(self._trainers):
                 n_begun = index + 1
-                if not trainer.fit(data, self._rngs[index], X_val=val):
+                if not trainer.fit(
+                    data, self._rngs[index], X_val=val, sample_weight=sample_weight
+                ):
                     break
                 if index + 1 < n_layers:
                     data = trainer.layer.hidden_mean(data)
@@ -220,7 +239,7 @@ class _RBMStackBase(
         del self.layers_[n_begun:], self._trainers[n_begun:]
         return False, untrained
 
-    def partial_fit(self, X, y=None):
+    def partial_fit(self, X, y=None, sample_weight=None):
         """Update every layer with one pass over ``X`` in minibatches.
 
         The first call creates the layers (sized from ``X``); each call then
@@ -237,6 +256,8 @@ class _RBMStackBase(
             A chunk of training data.
         y : None
             Ignored.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weight of each row of the chunk, as in ``fit``.
 
         Returns
         -------
@@ -252,23 +273,30 @@ class _RBMStackBase(
         """
         first_call = not hasattr(self, "layers_")
         try:
-            return self._partial_fit(X, first_call)
+            return self._partial_fit(X, first_call, sample_weight)
         except KeyboardInterrupt:
             if first_call:
                 forget_fit(self)
             raise
 
-    def _partial_fit(self, X, first_call):
+    def _partial_fit(self, X, first_call, sample_weight):
         if first_call:
             self._validate_params()
         X = self._validate_input(X, reset=first_call)
+        sample_weight = validate_sample_weight(sample_weight, X)
+        rows = weighted_rows(sample_weight)
+        if rows is not None:
+            X, sample_weight = X[rows], sample_weight[rows]
         if first_call:
             self._create_layers(
-                X, self._layer_sizes(), check_random_state(self.random_state)
+                X,
+                self._layer_sizes(),
+                check_random_state(self.random_state),
+                sample_weight,
             )
         data = as_training_matrix(X)
         for index, trainer in enumerate(self._trainers):
-            trainer.partial_epoch(data, self._rngs[index])
+            trainer.partial_epoch(data, self._rngs[index], sample_weight)
             if index + 1 < len(self._trainers):
                 data = trainer.layer.hidden_mean(data)
         return self
@@ -322,9 +350,10 @@ class _RBMStackBase(
                 )
         return values
 
-    def _split_validation(self, X, rng):
+    def _split_validation(self, X, rng, sample_weight=None):
+        """``(X_train, X_val, sample_weight of X_train)``; no split: X_val None."""
         if self.validation_fraction is None:
-            return X, None
+            return X, None, sample_weight
         n_samples = X.shape[0]
         n_val = int(round(self.validation_fraction * n_samples))
         if n_val < 1 or n_val >= n_samples:
@@ -334,10 +363,17 @@ class _RBMStackBase(
                 f"{n_samples}; both need at least one."
             )
         order = rng.permutation(n_samples)
-        return X[np.sort(order[n_val:])], X[np.sort(order[:n_val])]
+        train, val = np.sort(order[n_val:]), np.sort(order[:n_val])
+        if sample_weight is not None:
+            sample_weight = sample_weight[train]
+        return X[train], X[val], sample_weight
 
-    def _create_layers(self, X, sizes, rng):
-        """Initialise the layers, their trainers and their random generators."""
+    def _create_layers(self, X, sizes, rng, sample_weight=None):
+        """Initialise the layers, their trainers and their random generators.
+
+        The first layer starts from the (``sample_weight``-weighted) mean and
+        spread of ``X``.
+        """
         n_layers = len(sizes)
         per_layer = {
             name: self._per_layer(name, n_layers) for name in PER_LAYER_PARAMETERS
@@ -348,10 +384,14 @@ class _RBMStackBase(
         self.layers_, self._trainers = [], []
         X = as_training_matrix(X)
         n_visible = X.shape[1]
-        visible_mean = np.asarray(X.mean(axis=0)).ravel()
+        if sample_weight is None:
+            visible_mean = np.asarray(X.mean(axis=0)).ravel()
+        else:
+            visible_mean = np.asarray(sample_weight @ X).ravel()
+            visible_mean /= sample_weight.sum(dtype=np.float64)
         visible_std = None
         if self._learns_visible_std():
-            visible_std = np.sqrt(feature_mean_and_variance(X)[1])
+            visible_std = np.sqrt(feature_mean_and_variance(X, sample_weight)[1])
         visible_units = self._visible_units
         batch_size = min(self.batch_size, X.shape[0])
         for index, n_hidden in enumerate(sizes):

@@ -126,19 +126,29 @@ class RBMTrainer:
         #: The step of the epoch being run (see ``TrainingSettings``).
         self.learning_rate = settings.learning_rate
 
-    def update(self, batch_rows, rng, momentum):
+    def update(self, batch_rows, rng, momentum, row_weights=None):
         """One gradient step on the minibatch loaded in the estimator.
 
         ``velocity = momentum * velocity + gradient - lr * weight_decay * W``
         (the decay on the weights only), then ``parameter += velocity``;
-        learned standard deviations are then kept above their floor.
+        learned standard deviations are then kept above their floor. The
+        gradient is the (``row_weights``-weighted) mean over the minibatch.
         """
         settings = self.settings
         lr = self.learning_rate
         decay = lr * settings.weight_decay
         buffers = self.gradient.gradients
+        mass = (
+            batch_rows
+            if row_weights is None
+            else float(row_weights.sum(dtype=np.float64))
+        )
         grads = self.gradient.estimate(
-            batch_rows, rng, scale=lr / batch_rows, sparsity=self.sparsity
+            batch_rows,
+            rng,
+            scale=lr / mass,
+            sparsity=self.sparsity,
+            row_weights=row_weights,
         )
         parameters = self.layer.parameters
         for i, (param, grad) in enumerate(zip(parameters, grads, strict=True)):
@@ -160,10 +170,12 @@ class RBMTrainer:
         if len(parameters) > 3:
             self.layer.enforce_constraints()
 
-    def run_epoch(self, X, rng, shuffle=True, learning_rate=None):
+    def run_epoch(self, X, rng, shuffle=True, learning_rate=None, sample_weight=None):
         """One pass over ``X`` (dense or CSR) in minibatches.
 
         ``learning_rate`` defaults to the settings' constant step.
+        ``sample_weight`` (positive, one per row, or None) weighs each row's
+        statistics in its minibatch's gradient.
         """
         self.learning_rate = (
             self.settings.learning_rate if learning_rate is None else learning_rate
@@ -173,6 +185,7 @@ class RBMTrainer:
         n_batches = -(-n_samples // self.settings.batch_size)
         momentum = self.settings.momentum_at(self.epochs_done)
         load_batch, update = self.gradient.load_batch, self.update
+        load_weights = self.gradient.load_weights
         # exp may overflow in the sigmoid (correctly giving 0); a diverging
         # fit makes NaNs, which fit() detects and reports after the epoch.
         with np.errstate(over="ignore", invalid="ignore"):
@@ -180,12 +193,17 @@ class RBMTrainer:
             for batch in minibatches(slices, n_batches, self.name, self.verbose):
                 rows = order[batch]
                 load_batch(X, rows)
-                update(len(rows), rng, momentum)
+                if sample_weight is None:
+                    update(len(rows), rng, momentum)
+                else:
+                    update(len(rows), rng, momentum, load_weights(sample_weight, rows))
         self.epochs_done += 1
         return momentum
 
-    def fit(self, X, rng, X_val=None, n_epochs=None):
+    def fit(self, X, rng, X_val=None, n_epochs=None, sample_weight=None):
         """Train for ``n_epochs`` epochs, monitoring after each one.
+
+        ``sample_weight`` is passed to each epoch (see :meth:`run_epoch`).
 
         Stops early, with a ``ConvergenceWarning``, if training diverges or
         saturates the layer (see :meth:`check_health`; the parameters are
@@ -206,7 +224,9 @@ class RBMTrainer:
                 start = time.perf_counter()
                 snapshot = [p.copy() for p in self.layer.parameters]
                 step = self.settings.learning_rate_at(epoch, n_epochs)
-                momentum = self.run_epoch(X, rng, learning_rate=step)
+                momentum = self.run_epoch(
+                    X, rng, learning_rate=step, sample_weight=sample_weight
+                )
                 if not self.check_health(snapshot):
                     break
                 entry = self.record(
@@ -222,8 +242,10 @@ class RBMTrainer:
             return False
         return True
 
-    def partial_epoch(self, X, rng):
+    def partial_epoch(self, X, rng, sample_weight=None):
         """One epoch over ``X`` for ``partial_fit``, then the health checks.
+
+        ``sample_weight`` is passed to the epoch (see :meth:`run_epoch`).
 
         The checks of :meth:`check_health` run on the first ``MONITOR_ROWS``
         rows of ``X`` (so that no random number is drawn); the reconstruction
@@ -233,7 +255,7 @@ class RBMTrainer:
         monitor = X[:MONITOR_ROWS]
         before = self._runaway_baseline(monitor)  # None for bounded units
         snapshot = [p.copy() for p in self.layer.parameters]
-        self.run_epoch(X, rng)
+        self.run_epoch(X, rng, sample_weight=sample_weight)
         if not self.check_health(snapshot, stops=False):
             return False
         error = None

@@ -30,11 +30,19 @@ def _dense(X):
     return X.toarray() if sp.issparse(X) else np.asarray(X)
 
 
-def feature_mean_and_variance(X):
-    """Mean and variance of each column of ``X`` (dense or sparse)."""
+def feature_mean_and_variance(X, sample_weight=None):
+    """Mean and variance of each column of ``X`` (dense or sparse).
+
+    With ``sample_weight``, the weighted mean and (biased) variance: an
+    integer weight counts as that many copies of the row.
+    """
     if sp.issparse(X):
-        return mean_variance_axis(X.tocsr(), axis=0)
-    return X.mean(axis=0), X.var(axis=0)
+        return mean_variance_axis(X.tocsr(), axis=0, weights=sample_weight)
+    if sample_weight is None:
+        return X.mean(axis=0), X.var(axis=0)
+    mean = np.average(X, axis=0, weights=sample_weight)
+    variance = np.average(np.square(X - mean), axis=0, weights=sample_weight)
+    return mean, variance
 
 
 def _float32_scratch(out, scratch):

@@ -2,7 +2,7 @@
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.utils.validation import validate_data
+from sklearn.utils.validation import _check_sample_weight, validate_data
 
 
 def validate_prediction_input(estimator, X):
@@ -94,3 +94,27 @@ def check_magnitude(X, estimator_name):
             "training would produce non-finite weights. Scale the input first, "
             "e.g. with sklearn.preprocessing.MinMaxScaler or StandardScaler."
         )
+
+
+def validate_sample_weight(sample_weight, X):
+    """Validated ``sample_weight`` for ``X`` (None stays None), in ``X``'s dtype.
+
+    One non-negative finite weight per row, not all zero; a precise
+    ``ValueError`` otherwise.
+    """
+    if sample_weight is None:
+        return None
+    return _check_sample_weight(
+        sample_weight, X, dtype=X.dtype, ensure_non_negative=True
+    )
+
+
+def weighted_rows(sample_weight):
+    """Indices of the rows of positive weight, or None to keep every row.
+
+    Rows of zero weight are left out of training altogether, as if they had
+    been removed from the data.
+    """
+    if sample_weight is None or (sample_weight > 0).all():
+        return None
+    return np.flatnonzero(sample_weight)

@@ -285,7 +285,10 @@ def test_clone_and_pickle(small_classification):
     "y, message",
     [
         (np.linspace(0, 1, 90), "Unknown label type"),
-        (np.column_stack([np.arange(90) % 2, np.arange(90) % 3]), "1d array"),
+        (
+            np.column_stack([np.arange(90) % 2, np.arange(90) % 3]),
+            "not multiclass-multioutput",
+        ),
     ],
 )
 def test_bad_targets(small_classification, y, message):
@@ -647,3 +650,216 @@ def test_adaptive_schedule_in_partial_fit(small_classification, make):
     for _ in range(6):
         clf.partial_fit(X, y, classes=[0, 1, 2])
     assert clf._optimizer.learning_rate == pytest.approx(0.01 / 25)
+
+
+# ------------------------------------------------------------ sample weights
+
+COUNTS = np.tile([2.0, 0.0, 1.0, 3.0, 1.0, 4.0], 15)
+
+
+def regression_data(n_samples=90, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.random((n_samples, 10))
+    return X, np.column_stack([X @ rng.standard_normal(10), np.sin(3 * X[:, 0])])
+
+
+def exact_models():
+    """Fine-tuning only, one full batch per epoch: deterministic in the rows."""
+    params = dict(
+        hidden_layer_sizes=(8,),
+        pretrain=False,
+        batch_size=1000,
+        max_iter=20,
+        alpha=0.01,
+        learning_rate_init=0.01,
+        random_state=0,
+    )
+    return [DBNClassifier(**params), DBNRegressor(**params)]
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("model", exact_models(), ids=["classifier", "regressor"])
+@pytest.mark.parametrize("method", ["fit", "partial_fit"])
+def test_integer_weights_equal_repeated_rows_in_fine_tuning(
+    small_classification, model, method
+):
+    X, y = small_classification
+    if isinstance(model, DBNRegressor):
+        X, y = regression_data()
+    rows = np.repeat(np.arange(len(X)), COUNTS.astype(int))
+    extra = {"classes": [0, 1, 2]} if method == "partial_fit" else {}
+    if isinstance(model, DBNRegressor):
+        extra = {}
+    weighted = getattr(clone(model), method)(X, y, sample_weight=COUNTS, **extra)
+    repeated = getattr(clone(model), method)(X[rows], y[rows], **extra)
+    predict = "predict_proba" if isinstance(model, DBNClassifier) else "predict"
+    np.testing.assert_allclose(
+        getattr(weighted, predict)(X), getattr(repeated, predict)(X), rtol=1e-10
+    )
+    np.testing.assert_allclose(weighted.loss_curve_, repeated.loss_curve_, rtol=1e-10)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("estimator", [DBNClassifier, DBNRegressor])
+@pytest.mark.parametrize("early_stopping", [False, True])
+def test_zero_weights_ignore_rows(small_classification, estimator, early_stopping):
+    # With pre-training, minibatches, and the early-stopping split.
+    X, y = small_classification
+    if estimator is DBNRegressor:
+        X, y = regression_data()
+    kept = COUNTS > 0
+    model = estimator(
+        hidden_layer_sizes=(8,),
+        n_epochs=2,
+        batch_size=10,
+        max_iter=5,
+        early_stopping=early_stopping,
+        validation_fraction=0.2,
+        random_state=0,
+    )
+    weighted = clone(model).fit(X, y, sample_weight=kept.astype(float))
+    plain = clone(model).fit(X[kept], y[kept])
+    for a, b in zip(weighted.coefs_, plain.coefs_, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_sample_weight_reaches_pretraining(small_classification):
+    # The stack is pre-trained with the weights, as a stack fitted alone.
+    X, y = small_classification
+    clf = quick_classifier(max_iter=1).fit(X, y, sample_weight=COUNTS + 0.5)
+    stack = clone(clf.stack_).fit(X, sample_weight=COUNTS + 0.5)
+    for ours, alone in zip(clf.stack_.layers_, stack.layers_, strict=True):
+        for a, b in zip(ours.parameters, alone.parameters, strict=True):
+            np.testing.assert_array_equal(a, b)
+    unweighted = clone(clf.stack_).fit(X)
+    assert not np.allclose(unweighted.layers_[0].weights, stack.layers_[0].weights)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_early_stopping_score_is_weighted(small_classification):
+    from sklearn.metrics import accuracy_score
+
+    X, y = small_classification
+    weights = np.linspace(0.1, 3.0, len(y))
+    clf = quick_classifier(early_stopping=True, validation_fraction=0.3, max_iter=3)
+    clf.fit(X, y, sample_weight=weights)
+    # The held-out rows, as the classifier drew them.
+    _, X_val, _, y_val, _, w_val = train_test_split(
+        X,
+        y,
+        weights,
+        test_size=27,
+        random_state=clf._pretrain_seed,
+        stratify=y,
+    )
+    expected = accuracy_score(y_val, clf.predict(X_val), sample_weight=w_val)
+    assert clf.best_validation_score_ == pytest.approx(expected)
+
+
+@pytest.mark.parametrize(
+    "sample_weight, message",
+    [
+        (-np.ones(90), "Negative values in data passed to `sample_weight`"),
+        (np.ones(89), r"sample_weight.shape == \(89,\), expected \(90,\)"),
+        (np.zeros(90), "at least one non-zero"),
+    ],
+)
+@pytest.mark.parametrize("estimator", [DBNClassifier, DBNRegressor])
+def test_bad_sample_weight(small_classification, estimator, sample_weight, message):
+    X, y = small_classification
+    with pytest.raises(ValueError, match=message):
+        estimator(max_iter=1).fit(X, y, sample_weight=sample_weight)
+
+
+# ------------------------------------------------------------ multilabel
+
+
+@pytest.fixture(scope="module")
+def multilabel_data():
+    from sklearn.datasets import make_multilabel_classification
+
+    X, Y = make_multilabel_classification(
+        n_samples=200, n_features=12, n_classes=4, random_state=0
+    )
+    return X / X.max(), Y
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_multilabel_like_mlp(multilabel_data):
+    from sklearn.neural_network import MLPClassifier
+
+    X, Y = multilabel_data
+    clf = quick_classifier(hidden_layer_sizes=(32,), max_iter=100).fit(X, Y)
+    mlp = MLPClassifier((32,), max_iter=100, random_state=0).fit(X, Y)
+    np.testing.assert_array_equal(clf.classes_, mlp.classes_)
+    assert clf._network.loss == "binary_log_loss"
+    proba = clf.predict_proba(X)
+    assert proba.shape == Y.shape == mlp.predict_proba(X).shape
+    assert not np.allclose(proba.sum(axis=1), 1.0)  # one probability per label
+    predicted = clf.predict(X)
+    np.testing.assert_array_equal(predicted, (proba > 0.5).astype(int))
+    assert predicted.dtype == mlp.predict(X).dtype
+    # Per-label accuracy as good as the MLP's of the same shape and budget.
+    assert np.mean(predicted == Y) > min(0.85, np.mean(mlp.predict(X) == Y) - 0.05)
+    np.testing.assert_allclose(clf.predict_log_proba(X), np.log(proba))
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_multilabel_partial_fit_and_early_stopping(multilabel_data):
+    X, Y = multilabel_data
+    clf = quick_classifier()
+    with pytest.raises(ValueError, match="classes must be passed"):
+        clf.partial_fit(X, Y)
+    with pytest.raises(ValueError, match="column indices"):
+        clf.partial_fit(X, Y, classes=[0, 1])
+    clf.partial_fit(X, Y, classes=[0, 1, 2, 3])
+    clf.partial_fit(X[:50], Y[:50], sample_weight=np.arange(50.0))
+    assert clf.n_iter_ == 2
+    with pytest.raises(ValueError, match="y has 3 labels"):
+        clf.partial_fit(X, Y[:, :3])
+    with pytest.raises(ValueError, match="fitted on multilabel targets"):
+        clf.partial_fit(X, Y[:, 0])
+    stopped = quick_classifier(early_stopping=True).fit(X, Y)
+    assert 0 < stopped.best_validation_score_ <= 1
+
+
+def test_multilabel_rejects_the_generative_layer(multilabel_data):
+    X, Y = multilabel_data
+    with pytest.raises(ValueError, match="needs single-label targets"):
+        quick_classifier(generative_layer_size=8).fit(X, Y)
+
+
+# ------------------------------------------------------------ target scaling
+
+
+@pytest.mark.filterwarnings("ignore::skdbn.DataRangeWarning")
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("n_targets", [1, 5])
+def test_regression_fits_targets_of_any_scale(n_targets):
+    # make_regression's targets spread over hundreds: the default network
+    # fits them (it learns standardised targets).
+    from sklearn.datasets import make_regression
+
+    X, y = make_regression(
+        n_samples=200, n_features=10, n_targets=n_targets, random_state=0
+    )
+    reg = DBNRegressor(random_state=0).fit(X, y)
+    assert reg.predict(X).shape == y.shape
+    assert reg.score(X, y) > 0.9
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_regression_is_equivariant_to_the_targets_scale():
+    X, Y = regression_data()
+    original = Y.copy()
+    params = dict(hidden_layer_sizes=(8,), n_epochs=2, max_iter=20, random_state=0)
+    reg = DBNRegressor(**params).fit(X, Y)
+    np.testing.assert_array_equal(Y, original)  # y is not modified
+    scaled = DBNRegressor(**params).fit(X, 1000.0 * Y - 7.0)
+    np.testing.assert_allclose(
+        scaled.predict(X), 1000.0 * reg.predict(X) - 7.0, rtol=1e-6, atol=1e-6
+    )
+    # A constant target is centred, not divided by its zero spread.
+    constant = DBNRegressor(**params).fit(X, np.full(len(X), 3.5))
+    assert np.all(np.abs(constant.predict(X) - 3.5) < 1.0)

@@ -122,11 +122,13 @@ def test_loss_matches_direct_computation(output):
     assert loss == pytest.approx(expected + penalty, rel=1e-12)
 
 
-def test_integer_sample_weights_equal_repeated_rows():
+@pytest.mark.parametrize("output", sorted(OUTPUT_ACTIVATIONS))
+def test_integer_sample_weights_equal_repeated_rows(output):
+    # Loss and gradients, penalty included, for every output and its loss.
     rng = np.random.default_rng(0)
-    net = _network((5,), "relu", "softmax")
+    net = _network((5,), "relu", output)
     X = rng.normal(size=(6, N_FEATURES))
-    Y = _targets("softmax", 6, rng)
+    Y = _targets(output, 6, rng)
     counts = np.array([1, 3, 0, 2, 1, 1])
     weighted = net.loss_and_gradients(X, Y, alpha=0.1, sample_weight=counts)
     weighted = (weighted[0], [g.copy() for g in weighted[1] + weighted[2]])

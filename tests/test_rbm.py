@@ -10,7 +10,7 @@ import scipy.sparse as sp
 from scipy.special import expit, logsumexp
 
 from skdbn import RBMLayer
-from skdbn._rbm import ContrastiveDivergence
+from skdbn._rbm import ContrastiveDivergence, SparsityPenalty
 
 
 def random_rbm(n_visible, n_hidden, seed, weight_scale=1.0):
@@ -278,3 +278,132 @@ def test_gradient_is_mean_positive_minus_mean_negative_statistics(persistent):
         for grad, exact in zip(grads, expected, strict=True):
             np.testing.assert_allclose(grad, 0.5 * exact, rtol=1e-10, atol=1e-14)
         np.testing.assert_allclose(est.batch_mean_hidden, h_data.mean(axis=0))
+
+
+# ------------------------------------------------------------ sample weights
+
+
+class ConstantDraws:
+    """A stand-in for ``numpy.random.Generator`` that draws the same row each time.
+
+    Every row of uniforms (normals) is the same fixed row, so that a Gibbs
+    chain is a function of its starting row: repeated rows give identical
+    chains, and a weight can be compared exactly with the repeats it stands
+    for, while different rows still make different chains.
+    """
+
+    def random(self, out, dtype=np.float64):
+        out[...] = np.linspace(0.1, 0.9, out.shape[-1])
+        return out
+
+    def standard_normal(self, out, dtype=np.float64):
+        out[...] = np.linspace(-1.0, 1.0, out.shape[-1])
+        return out
+
+
+WEIGHTS = np.array([3, 0, 1, 2, 1, 4, 0, 2], dtype=np.float64)
+
+
+def weighted_and_repeated_estimates(layer, n_steps, persistent, rng_factory, **kw):
+    """CD gradients of a batch with ``WEIGHTS`` and of its rows repeated."""
+    data = np.random.default_rng(5).random((len(WEIGHTS), layer.n_visible))
+    repeated = np.repeat(data, WEIGHTS.astype(int), axis=0)
+    n_repeated, scale = len(repeated), 0.3 / WEIGHTS.sum()
+    chains = (
+        np.random.default_rng(6).random((n_repeated, layer.n_hidden)) < 0.5
+    ).astype(np.float64)
+    results = []
+    for X, weights in ((data, WEIGHTS), (repeated, None)):
+        est = ContrastiveDivergence(layer, n_repeated, n_steps, persistent)
+        est.chains = chains.copy() if persistent else None
+        est.load_batch(X, np.arange(len(X)))
+        row_weights = None
+        if weights is not None:
+            row_weights = est.load_weights(weights, np.arange(len(X)))
+        sparsity = SparsityPenalty(0.1, 0.5) if kw.get("sparsity") else None
+        with np.errstate(over="ignore"):
+            grads = est.estimate(
+                len(X), rng_factory(), scale, sparsity=sparsity, row_weights=row_weights
+            )
+        n_chains = n_repeated if persistent else len(X)
+        chains_end = est._V[len(X) : len(X) + n_chains]
+        results.append(
+            ([g.copy() for g in grads], est.batch_mean_hidden.copy(), chains_end.copy())
+        )
+    return results
+
+
+@pytest.mark.parametrize(
+    "units, learn_std",
+    [
+        (("bernoulli", "bernoulli"), False),
+        (("gaussian", "bernoulli"), True),
+        (("gaussian", "relu"), False),
+        (("relu", "gaussian"), False),
+    ],
+)
+@pytest.mark.parametrize("n_steps", [1, 3])
+@pytest.mark.parametrize("sparsity", [False, True])
+def test_cd_statistics_with_integer_weights_equal_repeated_rows(
+    units, learn_std, n_steps, sparsity
+):
+    # Positive and negative statistics (CD-k: each chain starts from its row,
+    # so it carries its row's weight), the sparsity penalty's activity
+    # estimate and the learned standard deviations' gradient; rows of zero
+    # weight count for nothing.
+    rng = np.random.default_rng(5)
+    layer = RBMLayer(
+        4.0 * rng.standard_normal((5, 6)),
+        rng.standard_normal(5),
+        rng.standard_normal(6),
+        *units,
+        visible_log_std=0.2 * rng.standard_normal(5) if learn_std else None,
+    )
+    (weighted, mean_w, chains), (repeated, mean_r, _) = weighted_and_repeated_estimates(
+        layer, n_steps, False, ConstantDraws, sparsity=sparsity
+    )
+    # The chains must differ for the test to tell per-row weights of the
+    # negative statistics from a common one.
+    assert len(np.unique(chains, axis=0)) >= 3
+    assert len(weighted) == (4 if learn_std else 3)
+    for grad_w, grad_r in zip(weighted, repeated, strict=True):
+        np.testing.assert_allclose(grad_w, grad_r, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(mean_w, mean_r, rtol=1e-12)
+
+
+@pytest.mark.parametrize("sparsity", [False, True])
+def test_pcd_statistics_with_integer_weights_equal_repeated_rows(sparsity):
+    # The persistent chains belong to no row: with the same chains and the
+    # same random numbers, the weighted batch gives the repeated batch's
+    # gradient exactly, with a real random generator.
+    layer = random_rbm(5, 3, seed=4)
+    (weighted, _, _), (repeated, _, _) = weighted_and_repeated_estimates(
+        layer, 2, True, lambda: np.random.default_rng(0), sparsity=sparsity
+    )
+    for grad_w, grad_r in zip(weighted, repeated, strict=True):
+        np.testing.assert_allclose(grad_w, grad_r, rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("persistent", [False, True])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_unit_weights_give_the_unweighted_gradient(persistent, dtype):
+    # The weighted path, given weights of 1, draws the same random numbers
+    # and computes the same gradient as the unweighted one.
+    layer = random_rbm(6, 4, seed=2)
+    layer = RBMLayer(*(p.astype(dtype) for p in layer.parameters))
+    X = (np.random.default_rng(3).random((10, 6)) < 0.5).astype(dtype)
+    results = []
+    for weights in (None, np.ones(10, dtype=dtype)):
+        est = ContrastiveDivergence(layer, 10, 2, persistent)
+        est.load_batch(X, np.arange(10))
+        row_weights = (
+            None if weights is None else est.load_weights(weights, np.arange(10))
+        )
+        grads = est.estimate(
+            10, np.random.default_rng(0), 0.1 / 10, row_weights=row_weights
+        )
+        assert all(g.dtype == dtype for g in grads)
+        results.append([g.copy() for g in grads])
+    rtol = 1e-5 if dtype == np.float32 else 1e-12
+    for grad_w, grad_u in zip(results[1], results[0], strict=True):
+        np.testing.assert_allclose(grad_w, grad_u, rtol=rtol, atol=rtol * 1e-2)

@@ -7,10 +7,11 @@ import warnings
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from sklearn.base import clone
 from sklearn.datasets import load_digits
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 
-from skdbn import BernoulliRBMStack, DataRangeWarning, RBMLayer
+from skdbn import BernoulliRBMStack, DataRangeWarning, GaussianRBMStack, RBMLayer
 from skdbn._training import RBMTrainer
 
 
@@ -74,9 +75,9 @@ def test_upper_layers_train_on_lower_layer_probabilities(binary_data, monkeypatc
     seen = []
     original_fit = RBMTrainer.fit
 
-    def recording_fit(self, X, rng, X_val=None, n_epochs=None):
+    def recording_fit(self, X, rng, **kwargs):
         seen.append(np.array(X, copy=True))
-        return original_fit(self, X, rng, X_val=X_val, n_epochs=n_epochs)
+        return original_fit(self, X, rng, **kwargs)
 
     monkeypatch.setattr(RBMTrainer, "fit", recording_fit)
     stack = small_stack().fit(binary_data)
@@ -257,11 +258,11 @@ def test_keyboard_interrupt_keeps_a_usable_model(binary_data, monkeypatch):
     original = RBMTrainer.run_epoch
     calls = []
 
-    def interrupted_run_epoch(self, X, rng, shuffle=True, learning_rate=None):
+    def interrupted_run_epoch(self, X, rng, *args, **kwargs):
         calls.append(self.name)
         if self.name.startswith("layer 2") and self.epochs_done == 1:
             raise KeyboardInterrupt
-        return original(self, X, rng, shuffle, learning_rate)
+        return original(self, X, rng, *args, **kwargs)
 
     monkeypatch.setattr(RBMTrainer, "run_epoch", interrupted_run_epoch)
     stack = small_stack(hidden_layer_sizes=(6, 5, 4))
@@ -379,3 +380,87 @@ def test_sparse_formats_give_the_dense_model(binary_data):
         np.testing.assert_allclose(
             stack.score_samples(convert(binary_data)), dense.score_samples(binary_data)
         )
+
+
+# ------------------------------------------------------------ sample weights
+
+INTEGER_WEIGHTS = np.tile([2.0, 0.0, 1.0, 3.0, 1.0, 0.0], 10)
+
+
+def parameters(stack):
+    return [p for layer in stack.layers_ for p in layer.parameters]
+
+
+@pytest.mark.parametrize("stack_class", [BernoulliRBMStack, GaussianRBMStack])
+@pytest.mark.parametrize("method", ["fit", "partial_fit"])
+def test_zero_weights_leave_rows_out(binary_data, stack_class, method):
+    kept = INTEGER_WEIGHTS > 0
+    params = dict(n_epochs=3, batch_size=10, sparsity_cost=0.1, random_state=0)
+    if stack_class is GaussianRBMStack:
+        params["learn_variance"] = True
+    weighted = stack_class((6, 4), **params)
+    plain = clone(weighted)
+    getattr(weighted, method)(binary_data, sample_weight=kept.astype(float))
+    getattr(plain, method)(binary_data[kept])
+    for a, b in zip(parameters(weighted), parameters(plain), strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("container", [np.asarray, sp.csr_matrix])
+def test_initial_layer_uses_weighted_mean_and_spread(binary_data, container):
+    # No epochs: the first layer's visible biases (and standard deviations)
+    # are set from the weighted statistics, as from the repeated rows.
+    repeated = np.repeat(binary_data, INTEGER_WEIGHTS.astype(int), axis=0)
+    for stack_class, extra in [
+        (BernoulliRBMStack, {}),
+        (GaussianRBMStack, {"learn_variance": True}),
+    ]:
+        weighted = stack_class((4,), n_epochs=0, random_state=0, **extra)
+        plain = clone(weighted)
+        weighted.fit(container(binary_data), sample_weight=INTEGER_WEIGHTS)
+        plain.fit(container(repeated))
+        for a, b in zip(parameters(weighted), parameters(plain), strict=True):
+            np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+
+
+def test_constant_weights_train_as_no_weights(binary_data):
+    weighted = small_stack(persistent=True).fit(
+        binary_data, sample_weight=np.full(60, 2.5)
+    )
+    plain = small_stack(persistent=True).fit(binary_data)
+    for a, b in zip(parameters(weighted), parameters(plain), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12)
+
+
+def test_heavy_rows_are_modelled_better():
+    # Two groups of patterns: the group that carries the weight is the one
+    # the stack reconstructs well.
+    rng = np.random.default_rng(0)
+    patterns = (rng.random((2, 16)) < 0.5).astype(float)
+    group = np.arange(200) % 2
+    X = np.abs(patterns[group] - (rng.random((200, 16)) < 0.05))
+    errors = []
+    for heavy in (0, 1):
+        weights = np.where(group == heavy, 1.0, 0.01)
+        stack = small_stack(hidden_layer_sizes=(2,), n_epochs=10).fit(
+            X, sample_weight=weights
+        )
+        layer = stack.layers_[0]
+        errors.append([layer.reconstruction_error(X[group == g]) for g in (0, 1)])
+    assert errors[0][0] < errors[0][1]
+    assert errors[1][1] < errors[1][0]
+
+
+@pytest.mark.parametrize(
+    "sample_weight, message",
+    [
+        (-np.ones(60), "Negative values in data passed to `sample_weight`"),
+        (np.ones(59), r"sample_weight.shape == \(59,\), expected \(60,\)"),
+        (np.zeros(60), "at least one non-zero"),
+        (np.full(60, np.nan), "NaN"),
+    ],
+)
+@pytest.mark.parametrize("method", ["fit", "partial_fit"])
+def test_bad_sample_weight(binary_data, sample_weight, message, method):
+    with pytest.raises(ValueError, match=message):
+        getattr(small_stack(), method)(binary_data, sample_weight=sample_weight)

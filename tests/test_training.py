@@ -293,3 +293,50 @@ def test_stacks_train_with_the_linear_schedule():
     # partial_fit keeps the constant step.
     stack.partial_fit(X)
     assert stack._trainers[0].learning_rate == 0.1
+
+
+# ------------------------------------------------------------ sample weights
+
+
+class RowDraws:
+    """Draws the same row of random numbers for every row (see test_rbm.py)."""
+
+    def random(self, out, dtype=np.float64):
+        out[...] = np.linspace(0.1, 0.9, out.shape[-1])
+        return out
+
+    def standard_normal(self, out, dtype=np.float64):
+        out[...] = np.linspace(-1.0, 1.0, out.shape[-1])
+        return out
+
+
+@pytest.mark.parametrize("persistent", [False, True])
+def test_weighted_epochs_equal_epochs_on_repeated_rows(persistent):
+    # Full-batch epochs in a fixed order, with momentum, weight decay and the
+    # sparsity penalty: integer weights train exactly as repeated rows do.
+    X = prototype_data(n_samples=12, n_features=6, seed=3)
+    weights = np.array([1, 3, 2, 1, 4, 2, 1, 1, 3, 2, 1, 2], dtype=np.float64)
+    repeated = np.repeat(X, weights.astype(int), axis=0)
+    models = []
+    for data, sample_weight in ((X, weights), (repeated, None)):
+        rng = np.random.default_rng(0)
+        layer = initial_layer(6, 5, np.full(6, 0.4), rng, np.float64, BERNOULLI)
+        layer.weights *= 100  # chains that depend on their start
+        trainer = RBMTrainer(
+            layer,
+            settings(
+                batch_size=len(repeated),
+                persistent=persistent,
+                weight_decay=0.01,
+                sparsity_cost=0.1,
+            ),
+        )
+        if persistent:
+            trainer.gradient.chains = np.zeros((len(repeated), 5))
+        for _ in range(3):
+            trainer.run_epoch(
+                data, RowDraws(), shuffle=False, sample_weight=sample_weight
+            )
+        models.append(layer.parameters)
+    for weighted, plain in zip(*models, strict=True):
+        np.testing.assert_allclose(weighted, plain, rtol=1e-10, atol=1e-12)
