@@ -429,7 +429,9 @@ class DBNClassifier(ClassifierMixin, _BaseDBN):
     layers of a feed-forward network with logistic units, topped by a softmax
     output layer, and the whole network is fine-tuned to minimise the
     cross-entropy (log-loss) by minibatch back-propagation (Hinton &
-    Salakhutdinov 2006).
+    Salakhutdinov 2006). Multilabel targets (an indicator matrix) get one
+    logistic output per label and the binary log-loss of each, as in
+    ``MLPClassifier``.
 
     Parameters
     ----------
@@ -559,7 +561,8 @@ class DBNClassifier(ClassifierMixin, _BaseDBN):
     Attributes
     ----------
     classes_ : ndarray of shape (n_classes,)
-        Class labels, in the order of ``predict_proba``'s columns.
+        Class labels, in the order of ``predict_proba``'s columns; for
+        multilabel targets, the column indices ``0, ..., n_labels - 1``.
     stack_ : BernoulliRBMStack, GaussianRBMStack or None
         The pre-trained stack (its layers keep their pre-training weights and
         history), or None with ``pretrain=False``. After a Ctrl-C in
@@ -574,7 +577,8 @@ class DBNClassifier(ClassifierMixin, _BaseDBN):
     intercepts_ : list of ndarray
         Fine-tuned biases of each layer.
     loss_curve_ : list of float
-        Mean training loss (log-loss plus penalty) of each fine-tuning epoch.
+        Mean training loss (log-loss plus penalty) of each fine-tuning epoch
+        (weighted means with ``sample_weight``).
     validation_scores_ : list of float or None
         Held-out accuracy after each epoch with ``early_stopping``.
     best_validation_score_ : float or None
@@ -1044,10 +1048,11 @@ class DBNRegressor(RegressorMixin, _BaseDBN):
     """Deep Belief Network regressor: RBM pre-training, then back-propagation.
 
     As :class:`DBNClassifier`, with a linear output layer fine-tuned on the
-    squared error; single and multi-output targets. The targets are used as
-    given: standardise them (e.g. with
-    ``sklearn.compose.TransformedTargetRegressor``) when their scale is far
-    from 1.
+    squared error; single and multi-output targets. The network learns the
+    targets standardised (each to zero mean and unit variance, as seen in
+    ``fit`` or in the first ``partial_fit`` chunk) and ``predict`` maps its
+    outputs back, so that targets of any scale fit with the default step
+    size.
 
     Parameters
     ----------
@@ -1170,7 +1175,9 @@ class DBNRegressor(RegressorMixin, _BaseDBN):
     n_outputs_ : int
         Number of regression targets.
     loss_curve_ : list of float
-        Mean training loss of each fine-tuning epoch.
+        Mean training loss of each fine-tuning epoch (half the squared error
+        of the standardised targets, plus the penalty; weighted means with
+        ``sample_weight``).
     validation_scores_ : list of float or None
         Held-out R^2 after each epoch with ``early_stopping``.
     best_validation_score_ : float or None
