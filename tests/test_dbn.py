@@ -701,6 +701,25 @@ def test_integer_weights_equal_repeated_rows_in_fine_tuning(
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 @pytest.mark.parametrize("estimator", [DBNClassifier, DBNRegressor])
+def test_integer_weights_equal_repeated_rows_with_lbfgs(
+    small_classification, estimator
+):
+    # L-BFGS minimises the whole weighted loss, as MLP's lbfgs does.
+    X, y = small_classification
+    if estimator is DBNRegressor:
+        X, y = regression_data()
+    rows = np.repeat(np.arange(len(X)), COUNTS.astype(int))
+    model = estimator(
+        (8,), pretrain=False, solver="lbfgs", max_iter=15, alpha=0.01, random_state=0
+    )
+    weighted = clone(model).fit(X, y, sample_weight=COUNTS)
+    repeated = clone(model).fit(X[rows], y[rows])
+    for a, b in zip(weighted.coefs_, repeated.coefs_, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-8)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("estimator", [DBNClassifier, DBNRegressor])
 @pytest.mark.parametrize("early_stopping", [False, True])
 def test_zero_weights_ignore_rows(small_classification, estimator, early_stopping):
     # With pre-training, minibatches, and the early-stopping split.
@@ -815,7 +834,7 @@ def test_multilabel_partial_fit_and_early_stopping(multilabel_data):
         clf.partial_fit(X, Y, classes=[0, 1])
     clf.partial_fit(X, Y, classes=[0, 1, 2, 3])
     clf.partial_fit(X[:50], Y[:50], sample_weight=np.arange(50.0))
-    assert clf.n_iter_ == 2
+    assert len(clf.loss_curve_) == 2
     with pytest.raises(ValueError, match="y has 3 labels"):
         clf.partial_fit(X, Y[:, :3])
     with pytest.raises(ValueError, match="fitted on multilabel targets"):
