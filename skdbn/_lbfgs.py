@@ -64,7 +64,15 @@ class PackedObjective:
             grads, self._bounds[:-1], self._bounds[1:], strict=True
         ):
             self._gradient[start:stop] = grad.ravel()
+        self.last_evaluation = (x.copy(), float(loss))
         return float(loss), self._gradient.copy()
+
+    def loss_at(self, x):
+        """The loss at ``x``, from the last evaluation when it was there."""
+        last = getattr(self, "last_evaluation", None)
+        if last is not None and np.array_equal(last[0], x):
+            return last[1]
+        return self(x)[0]
 
 
 def minimize_lbfgs(objective, *, max_iter, max_fun, tol, verbose=0):
@@ -100,8 +108,10 @@ def minimize_lbfgs(objective, *, max_iter, max_fun, tol, verbose=0):
     last = {"x": x0, "losses": []}
 
     def record(intermediate_result):
-        last["x"] = intermediate_result.x.copy()
-        last["losses"].append(float(intermediate_result.fun))
+        # scipy >= 1.11 passes an OptimizeResult, older versions the vector.
+        x = getattr(intermediate_result, "x", intermediate_result)
+        last["x"] = x.copy()
+        last["losses"].append(objective.loss_at(x))
         if verbose:
             n = len(last["losses"])
             print(

@@ -104,9 +104,16 @@ def validate_sample_weight(sample_weight, X):
     """
     if sample_weight is None:
         return None
-    return _check_sample_weight(
+    sample_weight = _check_sample_weight(
         sample_weight, X, dtype=X.dtype, ensure_non_negative=True
     )
+    # scikit-learn checks this itself only from 1.7 on.
+    if len(sample_weight) and not sample_weight.any():
+        raise ValueError(
+            "Sample weights must contain at least one non-zero number; all "
+            "the weights passed in sample_weight are zero."
+        )
+    return sample_weight
 
 
 def weighted_rows(sample_weight):
