@@ -37,6 +37,12 @@ from ._fine_tuning import (
     FineTuningMixin,
 )
 from ._network import ACTIVATIONS
+from ._scaling import (
+    log_scale_correction,
+    scale_input,
+    set_input_scaling,
+    unscale_output,
+)
 from ._serialization import PlainStateMixin
 from ._stack import _RBMStackBase, forget_fit
 from ._units import UNIT_TYPES, DataRangeWarning, get_unit_type
@@ -477,10 +483,16 @@ class DBNAutoencoder(
     hidden_layer_sizes : int or sequence of int, default=(100, 30)
         Number of units of each encoder layer (and RBM), bottom to top; the
         last is the size of the code. The decoder mirrors them.
-    visible_units : {"bernoulli", "gaussian"}, default="bernoulli"
+    visible_units : {"auto", "bernoulli", "gaussian"}, default="auto"
         Input units of the first RBM and the decoder's output: binary for
         data in ``[0, 1]`` (logistic output, cross-entropy), Gaussian for
         standardised real-valued data (linear output, squared error).
+        ``"auto"`` picks Bernoulli units when the training data lies within
+        ``[0, 1]`` and otherwise Gaussian units on data the autoencoder
+        standardises itself (``input_mean_``, ``input_scale_``; without
+        centering for sparse input): ``transform`` scales its input, and
+        reconstructions, samples and ``score`` are in the input's units.
+        An explicit ``"gaussian"`` uses the data as given.
     hidden_units : {"auto", "bernoulli", "relu", "gaussian"} or sequence, \
             default="auto"
         Units of each RBM's hidden layer (per layer if a sequence), which fix
@@ -604,9 +616,19 @@ class DBNAutoencoder(
 
     Attributes
     ----------
+    visible_units_ : {"bernoulli", "gaussian"}
+        The visible units used, ``visible_units`` with ``"auto"`` resolved.
+    input_mean_ : ndarray of shape (n_features_in_,) or None
+        Mean subtracted from each feature before the encoder sees it
+        (zeros for sparse training data), or None when the input is used as
+        it is (explicit ``visible_units``, or data within ``[0, 1]``).
+    input_scale_ : ndarray of shape (n_features_in_,) or None
+        Standard deviation each feature is divided by (1 for a constant
+        feature), or None as ``input_mean_``.
     stack_ : BernoulliRBMStack, GaussianRBMStack or None
         The pre-trained stack (its layers keep their pre-training weights and
-        history), or None with ``pretrain=False``. After a Ctrl-C in
+        history), or None with ``pretrain=False``; it was trained on the
+        scaled input (see ``input_mean_``). After a Ctrl-C in
         pre-training it has only the layers whose training began, and the
         fit stopped before fine-tuning (see the user guide).
     coefs_ : list of ndarray
@@ -696,7 +718,7 @@ class DBNAutoencoder(
             for name in PRETRAINING_PARAMETERS
         },
         "hidden_units": [StrOptions(set(UNIT_TYPES) | {"auto"}), "array-like"],
-        "visible_units": [StrOptions(set(STACK_CLASSES))],
+        "visible_units": [StrOptions(set(STACK_CLASSES) | {"auto"})],
         "learn_variance": ["boolean"],
         "pretrain": ["boolean"],
         "variational": ["boolean"],
@@ -709,7 +731,7 @@ class DBNAutoencoder(
         self,
         hidden_layer_sizes=(100, 30),
         *,
-        visible_units="bernoulli",
+        visible_units="auto",
         hidden_units="auto",
         learning_rate="auto",
         n_epochs=10,
@@ -789,9 +811,9 @@ class DBNAutoencoder(
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Training data: in ``[0, 1]`` for Bernoulli visible units,
-            standardised for Gaussian ones. float32 input is trained in
-            float32.
+            Training data: raw with ``visible_units="auto"``, in ``[0, 1]``
+            for Bernoulli visible units, standardised for explicit Gaussian
+            ones. float32 input is trained in float32.
         y : None
             Ignored.
 
@@ -843,7 +865,13 @@ class DBNAutoencoder(
         if sp.issparse(X):
             X = X.tocsr()
         check_magnitude(X, type(self).__name__)
-        get_unit_type(self.visible_units).check_visible_input(X, type(self).__name__)
+        if reset:
+            set_input_scaling(self, X, self.visible_units)
+        X = scale_input(self, X)
+        if self.input_scale_ is None:
+            # (Input scaled by the estimator needs no advice on scaling.)
+            units = get_unit_type(self.visible_units_)
+            units.check_visible_input(X, type(self).__name__)
         return X
 
     def _initialize(self, rng):
@@ -885,7 +913,7 @@ class DBNAutoencoder(
             self.stack_ = stack
             # After an interrupt, the layers not reached start untrained.
             self._network = AutoencoderNetwork.from_layers(
-                stack.layers_ + untrained, self.visible_units, self.variational
+                stack.layers_ + untrained, self.visible_units_, self.variational
             )
         else:
             self.stack_ = None
@@ -893,7 +921,7 @@ class DBNAutoencoder(
             self._network = AutoencoderNetwork.initialize(
                 [X.shape[1], *sizes],
                 activations,
-                self.visible_units,
+                self.visible_units_,
                 self._rng,
                 X.dtype,
                 self.variational,
@@ -964,7 +992,7 @@ class DBNAutoencoder(
     def _validation_score(self, X_val):
         if self.variational:
             return float(np.mean(self._elbo(X_val)))
-        return self._score(X_val)
+        return self._score(X_val, scaled=True)
 
     # ------------------------------------------------------------ transforms
 
@@ -989,7 +1017,7 @@ class DBNAutoencoder(
 
     def _check_input(self, X):
         check_is_fitted(self, "_network")
-        return validate_prediction_input(self, X)
+        return scale_input(self, validate_prediction_input(self, X))
 
     def transform(self, X):
         """Encode ``X``: the code of each sample (the posterior mean if variational).
@@ -1019,7 +1047,8 @@ class DBNAutoencoder(
         -------
         X_original : ndarray of shape (n_samples, n_features_in_)
             The decoder's means: probabilities for Bernoulli visible units,
-            real values for Gaussian ones.
+            real values for Gaussian ones, in the input's units (the input
+            scaling of ``visible_units="auto"`` undone).
         """
         check_is_fitted(self, "_network")
         X = check_array(X, dtype=[np.float64, np.float32])
@@ -1029,10 +1058,18 @@ class DBNAutoencoder(
                 f"{self.n_components_} (the size of its code) as input to "
                 "inverse_transform."
             )
-        return self._network.decode(X)
+        return unscale_output(self, self._network.decode(X))
 
-    def _score(self, X):
+    def _score(self, X, scaled=False):
+        """Minus the mean squared reconstruction error of ``X`` (scaled input).
+
+        ``scaled=True`` measures it in standardised units (early stopping),
+        the default in the input's units.
+        """
         reconstruction = self._network.decode(self._network.encode(X))
+        if not scaled:
+            reconstruction = unscale_output(self, reconstruction)
+            X = unscale_output(self, _dense(X))
         diff = reconstruction - _dense(X)
         return -float(np.einsum("ij,ij->", diff, diff)) / X.shape[0]
 
@@ -1042,7 +1079,7 @@ class DBNAutoencoder(
         ``-mean_i sum_j (x_ij - x_hat_ij)**2`` with ``x_hat =
         inverse_transform(transform(X))``: the squared error summed over the
         features and averaged over the samples (the measure of Hinton &
-        Salakhutdinov 2006); higher is better.
+        Salakhutdinov 2006), in the input's units; higher is better.
 
         Parameters
         ----------
@@ -1062,7 +1099,9 @@ class DBNAutoencoder(
         network = self._network
         mean, log_var = network.encode(X, return_log_var=True)
         kl = gaussian_kl(mean, log_var)
-        constant = OUTPUTS[self.visible_units][2] * X.shape[1]
+        # The log-Jacobian of the input scaling makes it a density of the input.
+        constant = OUTPUTS[self.visible_units_][2] * X.shape[1]
+        constant += log_scale_correction(self)
         if n_draws == 0:
             log_lik = -network.reconstruction_loss(network.decode_logits(mean), X)
         else:
@@ -1086,7 +1125,9 @@ class DBNAutoencoder(
         default the expectation is approximated by the likelihood of the
         posterior mean, which is deterministic (the same sample always gets
         the same score); ``n_draws`` codes drawn from ``q`` give the
-        unbiased Monte-Carlo estimate instead.
+        unbiased Monte-Carlo estimate instead. When the autoencoder scales
+        its input (``visible_units="auto"``), ``sum(log(input_scale_))`` is
+        subtracted, so that it bounds the log-density of the unscaled input.
 
         Only for ``variational=True``.
 
@@ -1131,7 +1172,7 @@ class DBNAutoencoder(
         -------
         X : ndarray of shape (n_samples, n_features_in_)
             The decoder's means ``E[x | z]`` (probabilities for Bernoulli
-            visible units).
+            visible units), in the input's units.
         """
         check_is_fitted(self, "_network")
         if not isinstance(n_samples, Integral) or n_samples < 1:
@@ -1140,7 +1181,7 @@ class DBNAutoencoder(
         rng = np.random.default_rng(seed)
         network = self._network
         codes = rng.standard_normal((n_samples, network.n_components))
-        return network.decode(codes.astype(network.dtype))
+        return unscale_output(self, network.decode(codes.astype(network.dtype)))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

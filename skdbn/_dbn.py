@@ -39,6 +39,7 @@ from ._fine_tuning import (
 )
 from ._network import FeedForwardNetwork
 from ._rbm import RBMLayer, initial_layer
+from ._scaling import scale_input, set_input_scaling
 from ._serialization import PlainStateMixin
 from ._stack import (
     _RBMStackBase,
@@ -77,7 +78,7 @@ class _BaseDBN(PlainStateMixin, FineTuningMixin, TransformerMixin, BaseEstimator
             name: _RBMStackBase._parameter_constraints[name]
             for name in PRETRAINING_PARAMETERS
         },
-        "visible_units": [StrOptions(set(STACK_CLASSES))],
+        "visible_units": [StrOptions(set(STACK_CLASSES) | {"auto"})],
         "learn_variance": ["boolean"],
         "pretrain": ["boolean"],
         **FINE_TUNING_CONSTRAINTS,
@@ -89,7 +90,7 @@ class _BaseDBN(PlainStateMixin, FineTuningMixin, TransformerMixin, BaseEstimator
         self,
         hidden_layer_sizes=(100,),
         *,
-        visible_units="bernoulli",
+        visible_units="auto",
         hidden_units="bernoulli",
         learning_rate="auto",
         n_epochs=10,
@@ -183,6 +184,9 @@ class _BaseDBN(PlainStateMixin, FineTuningMixin, TransformerMixin, BaseEstimator
             if rows is not None:
                 # Rows of zero weight are ignored, as if they were not there.
                 X, y, sample_weight = X[rows], y[rows], sample_weight[rows]
+            if first:
+                set_input_scaling(self, X, self.visible_units, sample_weight)
+            X = scale_input(self, X)
             Y = self._encode_targets(
                 y,
                 X.dtype,
@@ -373,7 +377,7 @@ class _BaseDBN(PlainStateMixin, FineTuningMixin, TransformerMixin, BaseEstimator
 
     def _forward(self, X):
         check_is_fitted(self, "_network")
-        X = validate_prediction_input(self, X)
+        X = scale_input(self, validate_prediction_input(self, X))
         return self._network.forward(X)
 
     def transform(self, X):
@@ -390,7 +394,7 @@ class _BaseDBN(PlainStateMixin, FineTuningMixin, TransformerMixin, BaseEstimator
             Activations of the last hidden layer (no dropout).
         """
         check_is_fitted(self, "_network")
-        X = validate_prediction_input(self, X)
+        X = scale_input(self, validate_prediction_input(self, X))
         return self._network.hidden_features(X)
 
     def get_feature_names_out(self, input_features=None):
@@ -437,10 +441,15 @@ class DBNClassifier(ClassifierMixin, _BaseDBN):
     ----------
     hidden_layer_sizes : int or sequence of int, default=(100,)
         Number of units of each hidden layer (and RBM), bottom to top.
-    visible_units : {"bernoulli", "gaussian"}, default="bernoulli"
+    visible_units : {"auto", "bernoulli", "gaussian"}, default="auto"
         Input units of the first RBM: binary for data in ``[0, 1]`` (the
         stack is a :class:`BernoulliRBMStack`), Gaussian for standardised
-        real-valued data (a :class:`GaussianRBMStack`).
+        real-valued data (a :class:`GaussianRBMStack`). ``"auto"`` picks
+        Bernoulli units when the training data lies within ``[0, 1]`` and
+        otherwise Gaussian units on data the estimator standardises itself
+        (``input_mean_``, ``input_scale_``; without centering for sparse
+        input), so raw tables need no scaler. An explicit ``"gaussian"``
+        uses the data as given: standardise it first.
     hidden_units : {"bernoulli", "relu", "gaussian"} or sequence, \
             default="bernoulli"
         Units of each hidden layer's RBM (per layer if a sequence); the
@@ -563,9 +572,19 @@ class DBNClassifier(ClassifierMixin, _BaseDBN):
     classes_ : ndarray of shape (n_classes,)
         Class labels, in the order of ``predict_proba``'s columns; for
         multilabel targets, the column indices ``0, ..., n_labels - 1``.
+    visible_units_ : {"bernoulli", "gaussian"}
+        The visible units used, ``visible_units`` with ``"auto"`` resolved.
+    input_mean_ : ndarray of shape (n_features_in_,) or None
+        Mean subtracted from each feature before the network sees it
+        (zeros for sparse training data), or None when the input is used as
+        it is (explicit ``visible_units``, or data within ``[0, 1]``).
+    input_scale_ : ndarray of shape (n_features_in_,) or None
+        Standard deviation each feature is divided by (1 for a constant
+        feature), or None as ``input_mean_``.
     stack_ : BernoulliRBMStack, GaussianRBMStack or None
         The pre-trained stack (its layers keep their pre-training weights and
-        history), or None with ``pretrain=False``. After a Ctrl-C in
+        history), or None with ``pretrain=False``. It was trained on the
+        scaled input (see ``input_mean_``). After a Ctrl-C in
         pre-training it has only the layers whose training began, and the
         fit stopped before fine-tuning (see the user guide).
     generative_layer_ : RBMLayer or None
@@ -635,7 +654,7 @@ class DBNClassifier(ClassifierMixin, _BaseDBN):
         self,
         hidden_layer_sizes=(100,),
         *,
-        visible_units="bernoulli",
+        visible_units="auto",
         hidden_units="bernoulli",
         learning_rate="auto",
         n_epochs=10,
@@ -822,7 +841,7 @@ class DBNClassifier(ClassifierMixin, _BaseDBN):
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Training data, in [0, 1] for the Bernoulli visible units.
+            Training data, raw (see ``visible_units``).
         y : array-like of shape (n_samples,) or (n_samples, n_labels)
             Class labels, or a multilabel indicator matrix (one 0/1 column
             per label).
@@ -845,7 +864,9 @@ class DBNClassifier(ClassifierMixin, _BaseDBN):
         """One fine-tuning epoch over ``(X, y)``.
 
         The first call builds the network, pre-training the stack on this
-        first chunk when ``pretrain=True``; it needs ``classes``.
+        first chunk when ``pretrain=True``; it needs ``classes``. It also
+        resolves ``visible_units="auto"`` and fits the input scaling on this
+        chunk; later chunks are scaled the same way.
 
         Parameters
         ----------
@@ -1058,10 +1079,15 @@ class DBNRegressor(RegressorMixin, _BaseDBN):
     ----------
     hidden_layer_sizes : int or sequence of int, default=(100,)
         Number of units of each hidden layer (and RBM), bottom to top.
-    visible_units : {"bernoulli", "gaussian"}, default="bernoulli"
+    visible_units : {"auto", "bernoulli", "gaussian"}, default="auto"
         Input units of the first RBM: binary for data in ``[0, 1]`` (the
         stack is a :class:`BernoulliRBMStack`), Gaussian for standardised
-        real-valued data (a :class:`GaussianRBMStack`).
+        real-valued data (a :class:`GaussianRBMStack`). ``"auto"`` picks
+        Bernoulli units when the training data lies within ``[0, 1]`` and
+        otherwise Gaussian units on data the estimator standardises itself
+        (``input_mean_``, ``input_scale_``; without centering for sparse
+        input), so raw tables need no scaler. An explicit ``"gaussian"``
+        uses the data as given: standardise it first.
     hidden_units : {"bernoulli", "relu", "gaussian"} or sequence, \
             default="bernoulli"
         Units of each hidden layer's RBM (per layer if a sequence); the
@@ -1164,8 +1190,18 @@ class DBNRegressor(RegressorMixin, _BaseDBN):
 
     Attributes
     ----------
+    visible_units_ : {"bernoulli", "gaussian"}
+        The visible units used, ``visible_units`` with ``"auto"`` resolved.
+    input_mean_ : ndarray of shape (n_features_in_,) or None
+        Mean subtracted from each feature before the network sees it
+        (zeros for sparse training data), or None when the input is used as
+        it is (explicit ``visible_units``, or data within ``[0, 1]``).
+    input_scale_ : ndarray of shape (n_features_in_,) or None
+        Standard deviation each feature is divided by (1 for a constant
+        feature), or None as ``input_mean_``.
     stack_ : BernoulliRBMStack, GaussianRBMStack or None
-        The pre-trained stack, or None with ``pretrain=False``. After a
+        The pre-trained stack, or None with ``pretrain=False``; it was
+        trained on the scaled input (see ``input_mean_``). After a
         Ctrl-C in pre-training it has only the layers whose training began,
         and the fit stopped before fine-tuning (see the user guide).
     coefs_ : list of ndarray
@@ -1229,7 +1265,7 @@ class DBNRegressor(RegressorMixin, _BaseDBN):
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Training data, in [0, 1] for the Bernoulli visible units.
+            Training data, raw (see ``visible_units``).
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             Targets.
         sample_weight : array-like of shape (n_samples,), default=None
@@ -1252,7 +1288,9 @@ class DBNRegressor(RegressorMixin, _BaseDBN):
         """One fine-tuning epoch over ``(X, y)`` (the first call builds the network).
 
         The first call also fixes the targets' standardisation, from this
-        chunk's mean and standard deviation.
+        chunk's mean and standard deviation, resolves
+        ``visible_units="auto"`` and fits the input scaling on this chunk;
+        later chunks are scaled the same way.
 
         Parameters
         ----------

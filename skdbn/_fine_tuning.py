@@ -127,11 +127,13 @@ class FineTuningMixin:
 
     def _make_stack(self, **overrides):
         """The unfitted stack that pre-trains (or would pre-train) the network."""
-        stack_class = STACK_CLASSES[self.visible_units]
+        stack_class = STACK_CLASSES[self.visible_units_]
         params = {name: getattr(self, name) for name in PRETRAINING_PARAMETERS}
         params["random_state"] = self._pretrain_seed
         if stack_class is GaussianRBMStack:
             params["learn_variance"] = self.learn_variance
+            # The estimator scales its input itself (visible_units="auto").
+            params["standardize"] = False
         stack = stack_class(**{**params, **overrides})
         stack._validate_params()
         return stack

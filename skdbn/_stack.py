@@ -14,6 +14,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._rbm import initial_layer
+from ._scaling import fit_standardisation, scale_input, unscale_output
 from ._serialization import PlainStateMixin
 from ._training import RBMTrainer, TrainingSettings, as_training_matrix
 from ._units import (
@@ -176,7 +177,7 @@ class _RBMStackBase(
             The fitted stack.
         """
         try:
-            X = self._validate_input(X, reset=True)
+            X = self._validate_input(X, reset=True, sample_weight=sample_weight)
             sample_weight = validate_sample_weight(sample_weight, X)
             rows = weighted_rows(sample_weight)
             if rows is not None:
@@ -282,7 +283,7 @@ class _RBMStackBase(
     def _partial_fit(self, X, first_call, sample_weight):
         if first_call:
             self._validate_params()
-        X = self._validate_input(X, reset=first_call)
+        X = self._validate_input(X, reset=first_call, sample_weight=sample_weight)
         sample_weight = validate_sample_weight(sample_weight, X)
         rows = weighted_rows(sample_weight)
         if rows is not None:
@@ -301,8 +302,12 @@ class _RBMStackBase(
                 data = trainer.layer.hidden_mean(data)
         return self
 
-    def _validate_input(self, X, reset, owner=None):
-        """Validate ``X``; a range warning names ``owner`` (default: self)."""
+    def _validate_input(self, X, reset, owner=None, sample_weight=None):
+        """Validate ``X``; a range warning names ``owner`` (default: self).
+
+        With ``reset``, the input scaling (if any) is fitted on ``X``,
+        weighted by ``sample_weight``; ``X`` is returned scaled.
+        """
         dtype = [np.float64, np.float32]
         if not reset and hasattr(self, "layers_"):
             dtype = self.layers_[0].weights.dtype
@@ -311,10 +316,18 @@ class _RBMStackBase(
             self, X, accept_sparse=["csr", "csc"], dtype=dtype, reset=reset
         )
         check_magnitude(X, type(owner or self).__name__)
-        get_unit_type(self._visible_units).check_visible_input(
-            X, type(owner or self).__name__
-        )
+        if reset:
+            self._fit_scaling(X, validate_sample_weight(sample_weight, X))
+        X = scale_input(self, X)
+        if getattr(owner or self, "input_scale_", None) is None:
+            # (Input scaled by its estimator needs no advice on scaling.)
+            get_unit_type(self._visible_units).check_visible_input(
+                X, type(owner or self).__name__
+            )
         return X
+
+    def _fit_scaling(self, X, sample_weight):
+        """Fit the input scaling on training data (none for this stack)."""
 
     def _layer_sizes(self):
         sizes = np.atleast_1d(np.asarray(self.hidden_layer_sizes))
@@ -450,7 +463,7 @@ class _RBMStackBase(
             of the layer below (the usual deterministic up pass).
         """
         check_is_fitted(self)
-        X = validate_prediction_input(self, X)
+        X = scale_input(self, validate_prediction_input(self, X))
         for layer in self.layers_:
             X = layer.hidden_mean(X)
         return X
@@ -474,7 +487,7 @@ class _RBMStackBase(
         X = self._validate_top_activities(X)
         for layer in reversed(self.layers_):
             X = layer.visible_mean(X)
-        return X
+        return unscale_output(self, X)
 
     def _validate_top_activities(self, H):
         from sklearn.utils import check_array
@@ -509,7 +522,7 @@ class _RBMStackBase(
             Unnormalised log-probabilities; higher is more probable.
         """
         check_is_fitted(self)
-        X = validate_prediction_input(self, X)
+        X = scale_input(self, validate_prediction_input(self, X))
         return -self.layers_[0].free_energy(X)
 
     def sample(
@@ -582,7 +595,7 @@ class _RBMStackBase(
             n_chains = n_samples if n_chains is None else n_chains
             visible = top.sample_visible(np.zeros((n_chains, top.n_hidden), dtype), rng)
         else:
-            X = validate_prediction_input(self, start)
+            X = scale_input(self, validate_prediction_input(self, start))
             n_chains = X.shape[0] if n_chains is None else n_chains
             for layer in self.layers_[:-1]:
                 X = layer.hidden_mean(X)
@@ -612,7 +625,7 @@ class _RBMStackBase(
             X = np.concatenate(samples)[:n_samples]
             for layer in reversed(self.layers_[:-1]):
                 X = down(layer, X)
-        return X
+        return unscale_output(self, X)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -758,12 +771,15 @@ class GaussianRBMStack(_RBMStackBase):
     is ``N(b_i + s_i (W h)_i, s_i**2)``, with ``s_i = 1`` unless
     ``learn_variance=True``.
 
-    Standardise the input first (``StandardScaler``): with unit variance, a
-    feature that varies over many units gives the hidden units huge inputs.
-    ``fit`` warns with a ``DataRangeWarning`` when a feature's mean or
-    standard deviation exceeds 3 in absolute value; a fit that diverges
-    anyway stops with a ``ConvergenceWarning`` (lower ``learning_rate``).
-    Constant features are fine.
+    With unit variance, a feature that varies over many units would give
+    the hidden units huge inputs, so by default (``standardize=True``) the
+    stack standardises its input itself: raw tables need no scaler, and
+    ``inverse_transform`` and ``sample`` return values in the input's
+    units. With ``standardize=False``, standardise the input first
+    (``StandardScaler``); ``fit`` then warns with a ``DataRangeWarning``
+    when a feature's mean or standard deviation exceeds 3 in absolute
+    value. A fit that diverges anyway stops with a ``ConvergenceWarning``
+    (lower ``learning_rate``). Constant features are fine.
 
     Parameters
     ----------
@@ -795,6 +811,13 @@ class GaussianRBMStack(_RBMStackBase):
         ``layers_[0].visible_log_std``), starting at the data's and kept at
         or above 0.01 so that it cannot collapse. By default every feature
         has unit variance, which suits standardised data.
+    standardize : bool, default=True
+        Standardise each feature on the training data (``fit``, or the
+        first ``partial_fit`` chunk) and apply the same scaling in
+        ``transform``, ``score_samples`` and to the chains' ``start``;
+        ``inverse_transform`` and ``sample`` map back to the input's units.
+        Sparse input is scaled without centering, so that it stays sparse.
+        False models the data as given.
     momentum : float, default=0.9
         Momentum of the updates once the ramp is over.
     initial_momentum : float, default=0.5
@@ -836,6 +859,12 @@ class GaussianRBMStack(_RBMStackBase):
         ``seconds``, and with a validation set ``validation_*`` and
         ``free_energy_gap``). A fit interrupted with Ctrl-C keeps the layers
         whose training began (see the user guide).
+    input_mean_ : ndarray of shape (n_features_in_,) or None
+        Mean subtracted from each feature (zeros for sparse training data),
+        or None with ``standardize=False``.
+    input_scale_ : ndarray of shape (n_features_in_,) or None
+        Standard deviation each feature is divided by (1 for a constant
+        feature), or None with ``standardize=False``.
     n_features_in_ : int
         Number of features seen during fit.
     feature_names_in_ : ndarray of shape (n_features_in_,)
@@ -887,6 +916,7 @@ class GaussianRBMStack(_RBMStackBase):
     _parameter_constraints = {
         **_RBMStackBase._parameter_constraints,
         "learn_variance": ["boolean"],
+        "standardize": ["boolean"],
     }
 
     def __init__(
@@ -900,6 +930,7 @@ class GaussianRBMStack(_RBMStackBase):
         cd_steps=1,
         persistent=False,
         learn_variance=False,
+        standardize=True,
         momentum=0.9,
         initial_momentum=0.5,
         momentum_ramp_epochs=5,
@@ -931,6 +962,13 @@ class GaussianRBMStack(_RBMStackBase):
             verbose=verbose,
         )
         self.learn_variance = learn_variance
+        self.standardize = standardize
 
     def _learns_visible_std(self):
         return self.learn_variance
+
+    def _fit_scaling(self, X, sample_weight):
+        if self.standardize:
+            self.input_mean_, self.input_scale_ = fit_standardisation(X, sample_weight)
+        else:
+            self.input_mean_ = self.input_scale_ = None

@@ -209,14 +209,9 @@ class BernoulliUnits:
         in the visible states), so such data is accepted, but the model then
         no longer describes probabilities and training usually goes badly.
         """
-        values = X.data if sp.issparse(X) else X
-        if values.size == 0:
+        if in_unit_interval(X):
             return
-        low, high = values.min(), values.max()
-        if sp.issparse(X) and X.nnz < X.shape[0] * X.shape[1]:
-            low = min(low, 0.0)
-        if low >= -RANGE_TOLERANCE and high <= 1.0 + RANGE_TOLERANCE:
-            return
+        low, high = _value_range(X)
         gaussian = (
             "GaussianRBMStack"
             if estimator_name.endswith("Stack")
@@ -227,17 +222,45 @@ class BernoulliUnits:
                 "X looks standardised (feature means near 0, standard "
                 f"deviations near 1): model it with Gaussian units, {gaussian}."
             )
+        elif estimator_name.endswith("Stack"):
+            advice = (
+                "Scale the input first, e.g. with sklearn.preprocessing."
+                "MinMaxScaler(clip=True); or, for real-valued data, use "
+                "GaussianRBMStack, which standardises it."
+            )
         else:
             advice = (
                 "Scale the input first, e.g. with sklearn.preprocessing."
-                "MinMaxScaler(clip=True); or, for real-valued data, standardise "
-                f"it (StandardScaler) and use {gaussian}."
+                "MinMaxScaler(clip=True); or, for real-valued data, use "
+                f'{estimator_name}(visible_units="auto") (the default), which '
+                "standardises it and uses Gaussian units."
             )
         warn(
             f"{estimator_name} has Bernoulli visible units, which model data "
             f"in [0, 1], but X has values in [{low:.6g}, {high:.6g}]. {advice}",
             DataRangeWarning,
         )
+
+
+def _value_range(X):
+    """Smallest and largest value of ``X`` (the implicit zeros of sparse included)."""
+    values = X.data if sp.issparse(X) else X
+    if values.size == 0:
+        return 0.0, 0.0
+    low, high = values.min(), values.max()
+    if sp.issparse(X) and X.nnz < X.shape[0] * X.shape[1]:
+        low, high = min(low, 0.0), max(high, 0.0)
+    return low, high
+
+
+def in_unit_interval(X):
+    """Whether every value of ``X`` lies in ``[0, 1]``, up to ``RANGE_TOLERANCE``.
+
+    The data Bernoulli visible units model: the test of their
+    ``DataRangeWarning`` and of ``visible_units="auto"``.
+    """
+    low, high = _value_range(X)
+    return bool(low >= -RANGE_TOLERANCE and high <= 1.0 + RANGE_TOLERANCE)
 
 
 def _looks_standardised(X):

@@ -161,7 +161,10 @@ def test_variational_loss_is_reconstruction_plus_weighted_kl():
     [
         BernoulliRBMStack((12, 6, 3), hidden_units=["bernoulli", "relu", "gaussian"]),
         GaussianRBMStack(
-            (10, 3), hidden_units=["bernoulli", "gaussian"], learn_variance=True
+            (10, 3),
+            hidden_units=["bernoulli", "gaussian"],
+            learn_variance=True,
+            standardize=False,
         ),
     ],
     ids=["bernoulli", "gaussian-learned-std"],
@@ -329,7 +332,9 @@ def test_bad_input(small):
         pytest.warns(DataRangeWarning, match="DBNAutoencoder"),
         pytest.warns(ConvergenceWarning, match="saturated every hidden unit"),
     ):
-        quick(max_iter=1, n_iter_no_change=1, tol=1e9).fit(small * 3)
+        quick(visible_units="bernoulli", max_iter=1, n_iter_no_change=1, tol=1e9).fit(
+            small * 3
+        )
     with pytest.raises(ValueError, match="hidden_layer_sizes"):
         quick(hidden_layer_sizes=(4, 0)).fit(small)
 

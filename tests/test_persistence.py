@@ -62,7 +62,18 @@ ESTIMATORS = {
     "DBNAutoencoder-variational": DBNAutoencoder(
         (16, 4), n_epochs=2, max_iter=3, variational=True, random_state=0
     ),
+    # visible_units="auto" on data outside [0, 1] (see RAW_INPUT): Gaussian
+    # units and the input scaling as fitted state.
+    "DBNClassifier-auto-scaled": DBNClassifier(
+        (16,), n_epochs=2, max_iter=3, random_state=0
+    ),
+    "DBNAutoencoder-auto-scaled": DBNAutoencoder(
+        (16, 4), n_epochs=2, max_iter=3, variational=True, random_state=0
+    ),
 }
+
+#: The estimators fitted on raw-looking data (pixel values 0 to 16, shifted).
+RAW_INPUT = {"DBNClassifier-auto-scaled", "DBNAutoencoder-auto-scaled"}
 
 
 def _digits():
@@ -80,7 +91,8 @@ def fitted():
         with warnings.catch_warnings():
             # max_iter=3 is far too few fine-tuning epochs to converge.
             warnings.simplefilter("ignore", ConvergenceWarning)
-            models[name] = estimator.fit(X, target)
+            data = X * 16 - 2 if name in RAW_INPUT else X
+            models[name] = estimator.fit(data, target)
     return models, X
 
 

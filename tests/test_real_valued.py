@@ -318,7 +318,9 @@ def test_learned_std_starts_at_the_data_and_respects_its_floor():
     rng = np.random.default_rng(0)
     X = rng.normal(size=(300, 3)) * [1.0, 2.0, 1.0]
     X[:, 2] = 0.0  # a constant (standardised) feature
-    stack = GaussianRBMStack((4,), learn_variance=True, n_epochs=0, random_state=0)
+    stack = GaussianRBMStack(
+        (4,), learn_variance=True, n_epochs=0, standardize=False, random_state=0
+    )
     std = stack.fit(X).layers_[0].visible_std
     np.testing.assert_allclose(std, [X[:, 0].std(), X[:, 1].std(), MIN_VISIBLE_STD])
     stack.set_params(n_epochs=10).fit(X)
@@ -349,7 +351,9 @@ def test_sparse_input_gives_the_dense_model():
     rng = np.random.default_rng(0)
     X = rng.normal(size=(60, 5)) * (rng.random((60, 5)) < 0.5)
     models = [
-        GaussianRBMStack((4,), learn_variance=True, n_epochs=2, random_state=0).fit(A)
+        GaussianRBMStack(
+            (4,), learn_variance=True, n_epochs=2, standardize=False, random_state=0
+        ).fit(A)
         for A in (X, sp.csr_matrix(X))
     ]
     for p, q in zip(
@@ -377,9 +381,9 @@ def test_unscaled_input_warns_and_overflowing_input_is_rejected():
         pytest.warns(DataRangeWarning, match="StandardScaler"),
         pytest.warns(ConvergenceWarning, match="saturated every hidden unit"),
     ):
-        GaussianRBMStack((2,), n_epochs=1).fit(X)
+        GaussianRBMStack((2,), n_epochs=1, standardize=False).fit(X)
     with pytest.warns(DataRangeWarning, match="mean up to 49"):
-        GaussianRBMStack((2,), n_epochs=1).fit(X[:, [0]] + 50)
+        GaussianRBMStack((2,), n_epochs=1, standardize=False).fit(X[:, [0]] + 50)
     with pytest.raises(ValueError, match="too large .* squares overflow"):
         GaussianRBMStack((2,)).fit(X * 1e200)
     # Standardised data and constant features pass silently.
@@ -387,7 +391,7 @@ def test_unscaled_input_warns_and_overflowing_input_is_rejected():
     X[:, 2] = 2.0
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        GaussianRBMStack((2,), n_epochs=2).fit(X)
+        GaussianRBMStack((2,), n_epochs=2, standardize=False).fit(X)
 
 
 def test_learned_variance_copes_with_huge_magnitudes():
@@ -396,7 +400,9 @@ def test_learned_variance_copes_with_huge_magnitudes():
     X = np.random.default_rng(0).normal(size=(300, 4))
     X[:, 2] *= 1e6
     with pytest.warns(DataRangeWarning):
-        stack = GaussianRBMStack((8,), learn_variance=True, n_epochs=5, random_state=0)
+        stack = GaussianRBMStack(
+            (8,), learn_variance=True, n_epochs=5, standardize=False, random_state=0
+        )
         stack.fit(X)
     assert stack.layers_[0].is_finite()
     assert stack.layers_[0].visible_std[2] > 1e5
@@ -426,7 +432,11 @@ def test_constant_features_are_harmless(standardise, learn_variance):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         stack = GaussianRBMStack(
-            (4,), learn_variance=learn_variance, n_epochs=30, random_state=0
+            (4,),
+            learn_variance=learn_variance,
+            n_epochs=30,
+            standardize=False,
+            random_state=0,
         ).fit(X)
     layer = stack.layers_[0]
     assert layer.is_finite()
@@ -516,7 +526,9 @@ def test_dbn_starts_fine_tuning_from_the_scaled_first_layer():
 def test_partial_fit_streams_chunks_with_learned_variances():
     rng = np.random.default_rng(0)
     chunks = [rng.normal(0.5, [0.5, 2.0], size=(200, 2)) for _ in range(5)]
-    stack = GaussianRBMStack((6,), learn_variance=True, random_state=0)
+    stack = GaussianRBMStack(
+        (6,), learn_variance=True, standardize=False, random_state=0
+    )
     for chunk in chunks:
         stack.partial_fit(chunk)
     layer = stack.layers_[0]

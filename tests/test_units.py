@@ -153,13 +153,17 @@ def test_rounding_past_the_unit_interval_does_not_warn():
 
 
 @pytest.mark.parametrize(
-    "name, fix",
+    "name, fix, raw_fix",
     [
-        ("BernoulliRBMStack", "GaussianRBMStack"),
-        ("DBNClassifier", 'DBNClassifier(visible_units="gaussian")'),
+        ("BernoulliRBMStack", "GaussianRBMStack", "GaussianRBMStack, which"),
+        (
+            "DBNClassifier",
+            'DBNClassifier(visible_units="gaussian")',
+            'DBNClassifier(visible_units="auto") (the default), which standardises',
+        ),
     ],
 )
-def test_standardised_data_are_pointed_at_gaussian_units(name, fix):
+def test_standardised_data_are_pointed_at_gaussian_units(name, fix, raw_fix):
     X = StandardScaler().fit_transform(
         np.random.default_rng(0).normal(size=(100, 5)) * 4 + 10
     )
@@ -167,10 +171,10 @@ def test_standardised_data_are_pointed_at_gaussian_units(name, fix):
         BernoulliUnits.check_visible_input(X, name)
     assert fix in str(record[0].message)
     # Data far from standardised get the scaling advice, and Gaussian units
-    # as the alternative for real-valued data.
+    # on data the estimator standardises as the alternative for real values.
     with pytest.warns(DataRangeWarning, match="MinMaxScaler") as record:
         BernoulliUnits.check_visible_input(X * 100 + 50, name)
-    assert fix in str(record[0].message)
+    assert raw_fix in str(record[0].message)
 
 
 def test_unit_registry():
