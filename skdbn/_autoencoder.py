@@ -44,6 +44,7 @@ from ._scaling import (
     unscale_output,
 )
 from ._serialization import PlainStateMixin
+from ._speed import limit_blas_threads, resolve_batch_size
 from ._stack import _RBMStackBase, forget_fit
 from ._units import UNIT_TYPES, DataRangeWarning, get_unit_type
 from ._validation import (
@@ -506,8 +507,11 @@ class DBNAutoencoder(
         there; pass a sequence to do the same).
     n_epochs : int or sequence of int, default=10
         Pre-training epochs of each RBM.
-    batch_size : int, default=100
-        Minibatch size, for pre-training and fine-tuning alike.
+    batch_size : int or "auto", default="auto"
+        Minibatch size, for pre-training and fine-tuning alike. ``"auto"`` is
+        ``min(200, n_samples)`` in fine-tuning, as in scikit-learn's MLP, and
+        ``min(100, n_samples)`` in pre-training, where contrastive divergence
+        learns better from smaller minibatches.
     cd_steps : int or sequence of int, default=1
         Gibbs steps of CD-k during pre-training.
     persistent : bool, default=False
@@ -735,7 +739,7 @@ class DBNAutoencoder(
         hidden_units="auto",
         learning_rate="auto",
         n_epochs=10,
-        batch_size=100,
+        batch_size="auto",
         cd_steps=1,
         persistent=False,
         momentum=0.9,
@@ -805,6 +809,7 @@ class DBNAutoencoder(
     # --------------------------------------------------------------- fitting
 
     @_fit_context(prefer_skip_nested_validation=True)
+    @limit_blas_threads("pre-training", "fine-tuning")
     def fit(self, X, y=None):
         """Pre-train the stack, unroll it and fine-tune the autoencoder on ``X``.
 
@@ -946,7 +951,7 @@ class DBNAutoencoder(
             return
         if network.variational:
             # One buffer for every minibatch's reparameterisation noise.
-            batch_size = min(self.batch_size, X.shape[0])
+            batch_size = resolve_batch_size(self.batch_size, X.shape[0], "fine-tuning")
             noise_buffer = np.empty((batch_size, network.n_components), network.dtype)
 
         def step(rows):

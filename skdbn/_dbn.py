@@ -41,6 +41,7 @@ from ._network import FeedForwardNetwork
 from ._rbm import RBMLayer, initial_layer
 from ._scaling import scale_input, set_input_scaling
 from ._serialization import PlainStateMixin
+from ._speed import limit_blas_threads
 from ._stack import (
     _RBMStackBase,
     auto_learning_rate,
@@ -94,7 +95,7 @@ class _BaseDBN(PlainStateMixin, FineTuningMixin, TransformerMixin, BaseEstimator
         hidden_units="bernoulli",
         learning_rate="auto",
         n_epochs=10,
-        batch_size=100,
+        batch_size="auto",
         cd_steps=1,
         persistent=False,
         momentum=0.9,
@@ -161,6 +162,7 @@ class _BaseDBN(PlainStateMixin, FineTuningMixin, TransformerMixin, BaseEstimator
 
     # --------------------------------------------------------------- fitting
 
+    @limit_blas_threads("pre-training", "fine-tuning")
     def _fit(self, X, y, *, incremental=False, classes=None, sample_weight=None):
         if incremental and self.early_stopping:
             # As MLP: partial_fit sees one chunk at a time, nothing to hold out.
@@ -461,8 +463,11 @@ class DBNClassifier(ClassifierMixin, _BaseDBN):
         (see :class:`BernoulliRBMStack`).
     n_epochs : int or sequence of int, default=10
         Pre-training epochs of each RBM.
-    batch_size : int, default=100
-        Minibatch size, for pre-training and fine-tuning alike.
+    batch_size : int or "auto", default="auto"
+        Minibatch size, for pre-training and fine-tuning alike. ``"auto"`` is
+        ``min(200, n_samples)`` in fine-tuning, as in scikit-learn's MLP, and
+        ``min(100, n_samples)`` in pre-training, where contrastive divergence
+        learns better from smaller minibatches.
     cd_steps : int or sequence of int, default=1
         Gibbs steps of CD-k during pre-training.
     persistent : bool, default=False
@@ -658,7 +663,7 @@ class DBNClassifier(ClassifierMixin, _BaseDBN):
         hidden_units="bernoulli",
         learning_rate="auto",
         n_epochs=10,
-        batch_size=100,
+        batch_size="auto",
         cd_steps=1,
         persistent=False,
         momentum=0.9,
@@ -1099,8 +1104,11 @@ class DBNRegressor(RegressorMixin, _BaseDBN):
         (see :class:`BernoulliRBMStack`).
     n_epochs : int or sequence of int, default=10
         Pre-training epochs of each RBM.
-    batch_size : int, default=100
-        Minibatch size, for pre-training and fine-tuning alike.
+    batch_size : int or "auto", default="auto"
+        Minibatch size, for pre-training and fine-tuning alike. ``"auto"`` is
+        ``min(200, n_samples)`` in fine-tuning, as in scikit-learn's MLP, and
+        ``min(100, n_samples)`` in pre-training, where contrastive divergence
+        learns better from smaller minibatches.
     cd_steps : int or sequence of int, default=1
         Gibbs steps of CD-k during pre-training.
     persistent : bool, default=False

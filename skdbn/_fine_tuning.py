@@ -21,6 +21,7 @@ from sklearn.utils._param_validation import Interval, Options, StrOptions
 from ._lbfgs import PackedObjective, minimize_lbfgs
 from ._network import AdamOptimizer, SGDOptimizer
 from ._progress import EpochClock, epoch_line, minibatches
+from ._speed import resolve_batch_size
 from ._stack import BernoulliRBMStack, GaussianRBMStack
 from ._warnings import warn
 
@@ -291,7 +292,7 @@ class FineTuningMixin:
         means : list of dict
             The epoch means of ``extras``, one dict per epoch run.
         """
-        batch_size = min(self.batch_size, n_samples)
+        batch_size = resolve_batch_size(self.batch_size, n_samples, "fine-tuning")
         n_batches = -(-n_samples // batch_size)
         clock = EpochClock(None if incremental else epochs)
         total_weight = (

@@ -16,6 +16,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from ._rbm import initial_layer
 from ._scaling import fit_standardisation, scale_input, unscale_output
 from ._serialization import PlainStateMixin
+from ._speed import limit_blas_threads, resolve_batch_size
 from ._training import RBMTrainer, TrainingSettings, as_training_matrix
 from ._units import (
     UNIT_TYPES,
@@ -94,7 +95,10 @@ class _RBMStackBase(
             "array-like",
         ],
         "n_epochs": [Interval(Integral, 0, None, closed="left"), "array-like"],
-        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "batch_size": [
+            Interval(Integral, 1, None, closed="left"),
+            StrOptions({"auto"}),
+        ],
         "cd_steps": [Interval(Integral, 1, None, closed="left"), "array-like"],
         "persistent": ["boolean"],
         "momentum": [Interval(Real, 0, 1, closed="left")],
@@ -116,7 +120,7 @@ class _RBMStackBase(
         hidden_units="bernoulli",
         learning_rate="auto",
         n_epochs=10,
-        batch_size=100,
+        batch_size="auto",
         cd_steps=1,
         persistent=False,
         momentum=0.9,
@@ -151,6 +155,7 @@ class _RBMStackBase(
     # ------------------------------------------------------------------ fit
 
     @_fit_context(prefer_skip_nested_validation=True)
+    @limit_blas_threads("pre-training")
     def fit(self, X, y=None, sample_weight=None):
         """Train the stack greedily, one RBM after the other.
 
@@ -280,6 +285,7 @@ class _RBMStackBase(
                 forget_fit(self)
             raise
 
+    @limit_blas_threads("pre-training")
     def _partial_fit(self, X, first_call, sample_weight):
         if first_call:
             self._validate_params()
@@ -406,7 +412,7 @@ class _RBMStackBase(
         if self._learns_visible_std():
             visible_std = np.sqrt(feature_mean_and_variance(X, sample_weight)[1])
         visible_units = self._visible_units
-        batch_size = min(self.batch_size, X.shape[0])
+        batch_size = resolve_batch_size(self.batch_size, X.shape[0], "pre-training")
         for index, n_hidden in enumerate(sizes):
             settings = {name: values[index] for name, values in per_layer.items()}
             hidden_units = settings.pop("hidden_units")
@@ -669,8 +675,9 @@ class BernoulliRBMStack(_RBMStackBase):
         diverges with larger steps.
     n_epochs : int or sequence of int, default=10
         Passes over the training data for each layer.
-    batch_size : int, default=100
-        Number of samples per minibatch (capped at the number of samples).
+    batch_size : int or "auto", default="auto"
+        Number of samples per minibatch (capped at the number of samples);
+        ``"auto"`` is ``min(100, n_samples)``.
     cd_steps : int or sequence of int, default=1
         Number of Gibbs steps ``k`` of CD-k (or PCD-k) per update.
     persistent : bool, default=False
@@ -798,8 +805,9 @@ class GaussianRBMStack(_RBMStackBase):
         for upper RBMs with binary units on both sides.
     n_epochs : int or sequence of int, default=10
         Passes over the training data for each layer.
-    batch_size : int, default=100
-        Number of samples per minibatch (capped at the number of samples).
+    batch_size : int or "auto", default="auto"
+        Number of samples per minibatch (capped at the number of samples);
+        ``"auto"`` is ``min(100, n_samples)``.
     cd_steps : int or sequence of int, default=1
         Number of Gibbs steps ``k`` of CD-k (or PCD-k) per update.
     persistent : bool, default=False
@@ -926,7 +934,7 @@ class GaussianRBMStack(_RBMStackBase):
         hidden_units="bernoulli",
         learning_rate="auto",
         n_epochs=10,
-        batch_size=100,
+        batch_size="auto",
         cd_steps=1,
         persistent=False,
         learn_variance=False,

@@ -1,0 +1,146 @@
+"""Minibatch sizes and BLAS thread counts chosen for the shapes of a fit.
+
+``batch_size="auto"`` resolves here, separately for pre-training and for
+fine-tuning, and so does the number of BLAS threads a fit runs with: small
+matrix products finish faster on one thread than on several, and on a busy
+machine extra threads wait for cores (see ``benchmarks/README.md``, "Speed
+on small problems", for the measurements behind both rules).
+"""
+
+import contextlib
+import functools
+
+import numpy as np
+from sklearn.utils.validation import _num_features, _num_samples
+
+#: ``batch_size="auto"`` in fine-tuning: ``min(200, n_samples)``, as MLP.
+FINE_TUNING_BATCH_SIZE = 200
+
+#: ``batch_size="auto"`` in pre-training: ``min(100, n_samples)``. CD-1 on
+#: digits reconstructs held-out images better and gives the fine-tuned
+#: classifier the same accuracy with 100 rows than with 200, at a pre-training
+#: epoch within noise of 200's time (benchmarks/bench_small_problems.py).
+PRETRAINING_BATCH_SIZE = 100
+
+#: Multiply-adds (rows x inputs x outputs) of the largest matrix product of
+#: a minibatch step that earn a BLAS thread: a fit runs on
+#: ``largest // THREAD_GRAIN`` threads (at least one), never more than the
+#: caller allows.
+THREAD_GRAIN = 2**25
+
+#: Whether fits choose their BLAS thread count (switched off by benchmarks
+#: that compare against the caller's own setting).
+AUTO_THREADS = True
+
+_CONTROLLER = None
+
+
+def resolve_batch_size(batch_size, n_samples, phase):
+    """The minibatch size of ``phase`` ("pre-training" or "fine-tuning").
+
+    ``"auto"`` is ``min(PRETRAINING_BATCH_SIZE, n_samples)`` in pre-training
+    and ``min(FINE_TUNING_BATCH_SIZE, n_samples)`` in fine-tuning; an integer
+    is used as given, capped at ``n_samples``.
+    """
+    if isinstance(batch_size, str) and batch_size == "auto":
+        batch_size = (
+            PRETRAINING_BATCH_SIZE
+            if phase == "pre-training"
+            else FINE_TUNING_BATCH_SIZE
+        )
+    return max(1, min(int(batch_size), n_samples))
+
+
+def blas_thread_count(shape, hidden_layer_sizes, batch_size, n_outputs=0):
+    """BLAS threads for a fit on data of ``shape``, or None for the caller's.
+
+    The largest matrix product of a minibatch step multiplies ``batch_size``
+    rows by the widest pair of adjacent layers (input, hidden layers and
+    ``n_outputs`` output units). It gets one thread per ``THREAD_GRAIN``
+    multiply-adds, at least one: on smaller shares of work, the threads'
+    start-up and synchronisation cost more than they save, and on a busy
+    machine a descheduled thread stalls the others. None (keep the caller's
+    setting) when that is as many threads as the caller's BLAS already uses.
+    """
+    widths = [int(shape[1]), *(int(s) for s in hidden_layer_sizes)]
+    if n_outputs:
+        widths.append(int(n_outputs))
+    largest = max(a * b for a, b in zip(widths[:-1], widths[1:], strict=True))
+    wanted = max(1, int(batch_size) * largest // THREAD_GRAIN)
+    if wanted >= _caller_blas_threads():
+        return None
+    return wanted
+
+
+def _caller_blas_threads():
+    """The most threads any BLAS library loaded in the process may use now."""
+    counts = [
+        info["num_threads"]
+        for info in _controller().info()
+        if info["user_api"] == "blas"
+    ]
+    return max(counts, default=1)
+
+
+def _controller():
+    """The threadpoolctl controller, built at the first use (it does not pickle)."""
+    global _CONTROLLER
+    if _CONTROLLER is None:
+        from threadpoolctl import ThreadpoolController
+
+        _CONTROLLER = ThreadpoolController()
+    return _CONTROLLER
+
+
+def blas_threads(n_threads):
+    """A context holding BLAS to ``n_threads`` (no change when None).
+
+    The caller's thread counts are restored on exit. The controller
+    (threadpoolctl) is built once, at the first limited fit.
+    """
+    if n_threads is None or not AUTO_THREADS:
+        return contextlib.nullcontext()
+    return _controller().limit(limits=n_threads, user_api="blas")
+
+
+def fit_thread_count(estimator, X, phases):
+    """BLAS threads for ``estimator`` fitting ``X`` (None: the caller's).
+
+    The minibatch is the largest of the ``phases`` ("pre-training",
+    "fine-tuning") at the estimator's ``batch_size``, or all of ``X`` for
+    ``solver="lbfgs"``. None when the shapes cannot be read (the fit's own
+    validation then says what is wrong with them).
+    """
+    try:
+        n_samples, n_features = _num_samples(X), _num_features(X)
+        sizes = [int(s) for s in np.atleast_1d(estimator.hidden_layer_sizes)]
+        batch_size = max(
+            resolve_batch_size(estimator.batch_size, n_samples, phase)
+            for phase in phases
+        )
+    except (TypeError, ValueError):
+        return None
+    if getattr(estimator, "solver", None) == "lbfgs":
+        batch_size = n_samples
+    if n_samples < 1 or not sizes:
+        return None
+    return blas_thread_count((n_samples, n_features), sizes, batch_size)
+
+
+def limit_blas_threads(*phases):
+    """Decorate ``method(self, X, ...)`` to run with ``fit_thread_count``'s threads.
+
+    The BLAS libraries are held to the count that the shapes of ``X`` and
+    the estimator's layers call for, and the caller's settings are restored
+    afterwards, however the method ends.
+    """
+
+    def decorate(method):
+        @functools.wraps(method)
+        def with_threads(self, X, *args, **kwargs):
+            with blas_threads(fit_thread_count(self, X, phases)):
+                return method(self, X, *args, **kwargs)
+
+        return with_threads
+
+    return decorate
