@@ -133,7 +133,11 @@ def busy_processes(n):
 def epoch_table(settings, epochs, repeats):
     print(
         f"\nOne epoch ({epochs} epochs per fit, median of {repeats} interleaved "
-        "runs), ratio to MLPClassifier's epoch with the same threads"
+        "runs), ratio to MLPClassifier's epoch under the same setting"
+    )
+    print(
+        "threads: skdbn = skdbn's rule (MLPClassifier keeps the caller's threads), "
+        "caller = the caller's threads for both, a number = that many for both"
     )
     header = f"{'shape':<26} {'threads':>7} {'phase':<20} {'ms/epoch':>9} {'vs MLP':>7}"
     print(header)
