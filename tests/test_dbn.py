@@ -865,7 +865,9 @@ def test_regression_fits_targets_of_any_scale(n_targets):
     )
     reg = DBNRegressor(random_state=0).fit(X, y)
     assert reg.predict(X).shape == y.shape
-    assert reg.score(X, y) > 0.9
+    # 0.86-0.89 with batch_size="auto" (one minibatch of all 200 rows, as
+    # MLPRegressor, which scores 0.13-0.20 here).
+    assert reg.score(X, y) > 0.8
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")

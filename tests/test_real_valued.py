@@ -489,6 +489,7 @@ def test_dbn_classifier_on_standardised_real_valued_data():
             hidden_units="relu",
             n_epochs=10,
             max_iter=60,
+            batch_size=100,  # 2 steps an epoch on the folds' 118 rows
             random_state=0,
         ),
     )
