@@ -17,9 +17,10 @@ from sklearn.utils.validation import _num_features, _num_samples
 FINE_TUNING_BATCH_SIZE = 200
 
 #: ``batch_size="auto"`` in pre-training: ``min(100, n_samples)``. CD-1 on
-#: digits reconstructs held-out images better and gives the fine-tuned
-#: classifier the same accuracy with 100 rows than with 200, at a pre-training
-#: epoch within noise of 200's time (benchmarks/bench_small_problems.py).
+#: the digits reconstructs held-out images better with 100 rows than with
+#: 200, and the fine-tuned classifier is at least as accurate, for 10-60%
+#: more time per pre-training epoch on small tables
+#: (benchmarks/bench_small_problems.py --quality).
 PRETRAINING_BATCH_SIZE = 100
 
 #: Multiply-adds (rows x inputs x outputs) of the largest matrix product of
