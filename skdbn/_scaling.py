@@ -88,8 +88,11 @@ def scale_input(estimator, X):
     scale = estimator.input_scale_
     if sp.issparse(X):
         if not mean.any():
-            inverse = (1.0 / scale).astype(X.dtype, copy=False)
-            return (X @ sp.diags_array(inverse, format="csr")).tocsr()
+            # Each stored value divided by its column's scale, as in the
+            # dense case (CSR indices are column indices).
+            X = X.tocsr(copy=True)
+            X.data /= scale.astype(X.dtype, copy=False)[X.indices]
+            return X
         X = X.toarray()
     X = X - mean.astype(X.dtype, copy=False)
     X /= scale.astype(X.dtype, copy=False)
