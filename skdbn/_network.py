@@ -38,6 +38,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.linalg.blas import get_blas_funcs
 
+from ._speed import blas_controller
 from ._units import BernoulliUnits
 
 # -- Hidden activations ---------------------------------------------------------
@@ -955,8 +956,6 @@ class FeedForwardNetwork:
 #: every pass, which makes the update about twice as fast.
 CHUNK_BYTES = 2**17
 
-_BLAS_CONTROLLER = None
-
 
 def _single_threaded_blas():
     """A context that holds every BLAS library to one thread.
@@ -964,16 +963,10 @@ def _single_threaded_blas():
     The level-1 calls of an update are memory-bound: one thread streams them
     as fast as several, without the threads' start-up cost and without
     fighting the thread pool of numpy's own BLAS. Entering it costs about
-    ten microseconds. The controller (threadpoolctl, which scikit-learn
-    requires) is built at the first update, once scipy's BLAS is loaded, and
-    never stored on an optimiser (it does not pickle).
+    ten microseconds. The controller is the one the fits' thread rule uses
+    (``_speed``), never stored on an optimiser (it does not pickle).
     """
-    global _BLAS_CONTROLLER
-    if _BLAS_CONTROLLER is None:
-        from threadpoolctl import ThreadpoolController
-
-        _BLAS_CONTROLLER = ThreadpoolController()
-    return _BLAS_CONTROLLER.limit(limits=1, user_api="blas")
+    return blas_controller().limit(limits=1, user_api="blas")
 
 
 def _chunks(arrays, *scratch):

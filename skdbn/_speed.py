@@ -77,13 +77,13 @@ def _caller_blas_threads():
     """The most threads any BLAS library loaded in the process may use now."""
     counts = [
         info["num_threads"]
-        for info in _controller().info()
+        for info in blas_controller().info()
         if info["user_api"] == "blas"
     ]
     return max(counts, default=1)
 
 
-def _controller():
+def blas_controller():
     """The threadpoolctl controller, built at the first use (it does not pickle)."""
     global _CONTROLLER
     if _CONTROLLER is None:
@@ -101,7 +101,7 @@ def blas_threads(n_threads):
     """
     if n_threads is None or not AUTO_THREADS:
         return contextlib.nullcontext()
-    return _controller().limit(limits=n_threads, user_api="blas")
+    return blas_controller().limit(limits=n_threads, user_api="blas")
 
 
 def fit_thread_count(estimator, X, phases):
