@@ -1,7 +1,9 @@
-"""Minibatch sizes and BLAS thread counts chosen for the shapes of a fit.
+"""Minibatch sizes, epochs and BLAS thread counts chosen for the shapes of a fit.
 
 ``batch_size="auto"`` resolves here, separately for pre-training and for
-fine-tuning, and so does the number of BLAS threads a fit runs with: small
+fine-tuning, ``n_epochs="auto"`` (pre-training) from the number of
+minibatches an epoch has, and so does the number of BLAS threads a fit runs
+with: small
 matrix products finish faster on one thread than on several, and on a busy
 machine extra threads wait for cores (see ``benchmarks/README.md``, "Speed
 on small problems", for the measurements behind both rules).
@@ -22,6 +24,17 @@ FINE_TUNING_BATCH_SIZE = 200
 #: more time per pre-training epoch on small tables
 #: (benchmarks/bench_small_problems.py --quality).
 PRETRAINING_BATCH_SIZE = 100
+
+#: ``n_epochs="auto"``: at least this many epochs of pre-training ...
+MIN_PRETRAINING_EPOCHS = 10
+
+#: ... and at least this many minibatch updates. A fixed number of epochs
+#: gives a table of 200 rows two or three updates an epoch: its RBM's
+#: weights hardly leave their initial scale (0.01), its features are nearly
+#: constant, and fine-tuning starts from weights smaller than a random
+#: initialisation's. 500 updates is 10 epochs of 5,000 rows at the default
+#: minibatch (see benchmarks/README.md, "Defaults").
+MIN_PRETRAINING_UPDATES = 500
 
 #: Multiply-adds (rows x inputs x outputs) of the largest matrix product of
 #: a minibatch step that earn a BLAS thread: a fit runs on
@@ -50,6 +63,29 @@ def resolve_batch_size(batch_size, n_samples, phase):
             else FINE_TUNING_BATCH_SIZE
         )
     return max(1, min(int(batch_size), n_samples))
+
+
+def resolve_pretraining_epochs(n_epochs, n_samples, batch_size):
+    """Epochs of pre-training for ``n_epochs`` (an integer, or ``"auto"``).
+
+    ``"auto"`` is the larger of ``MIN_PRETRAINING_EPOCHS`` and the number of
+    epochs that makes ``MIN_PRETRAINING_UPDATES`` minibatch updates of
+    ``batch_size`` rows (the resolved size) out of ``n_samples`` rows.
+
+    Examples
+    --------
+    >>> from skdbn._speed import resolve_pretraining_epochs
+    >>> resolve_pretraining_epochs("auto", 60000, 100)
+    10
+    >>> resolve_pretraining_epochs("auto", 216, 100)  # 3 minibatches an epoch
+    167
+    >>> resolve_pretraining_epochs(5, 216, 100)
+    5
+    """
+    if not (isinstance(n_epochs, str) and n_epochs == "auto"):
+        return int(n_epochs)
+    batches = -(-max(1, n_samples) // max(1, batch_size))
+    return max(MIN_PRETRAINING_EPOCHS, -(-MIN_PRETRAINING_UPDATES // batches))
 
 
 def blas_thread_count(shape, hidden_layer_sizes, batch_size, n_outputs=0):

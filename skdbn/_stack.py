@@ -16,7 +16,11 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from ._rbm import initial_layer
 from ._scaling import fit_standardisation, scale_input, unscale_output
 from ._serialization import PlainStateMixin
-from ._speed import limit_blas_threads, resolve_batch_size
+from ._speed import (
+    limit_blas_threads,
+    resolve_batch_size,
+    resolve_pretraining_epochs,
+)
 from ._training import RBMTrainer, TrainingSettings, as_training_matrix
 from ._units import (
     UNIT_TYPES,
@@ -94,7 +98,11 @@ class _RBMStackBase(
             StrOptions({"auto"}),
             "array-like",
         ],
-        "n_epochs": [Interval(Integral, 0, None, closed="left"), "array-like"],
+        "n_epochs": [
+            Interval(Integral, 0, None, closed="left"),
+            StrOptions({"auto"}),
+            "array-like",
+        ],
         "batch_size": [
             Interval(Integral, 1, None, closed="left"),
             StrOptions({"auto"}),
@@ -419,6 +427,9 @@ class _RBMStackBase(
             units = (visible_units, hidden_units)
             if settings["learning_rate"] == "auto":
                 settings["learning_rate"] = auto_learning_rate(units)
+            settings["n_epochs"] = resolve_pretraining_epochs(
+                settings["n_epochs"], X.shape[0], batch_size
+            )
             layer = initial_layer(
                 n_visible,
                 n_hidden,

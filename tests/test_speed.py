@@ -120,6 +120,37 @@ def test_bad_batch_size_is_rejected(data, batch_size):
         DBNClassifier(batch_size=batch_size).fit(*data)
 
 
+# ------------------------------------------------------------ pre-training epochs
+
+
+def test_auto_pretraining_epochs_rule():
+    # At least 10 epochs and at least 500 minibatch updates.
+    assert speed.resolve_pretraining_epochs("auto", 60_000, 100) == 10
+    assert speed.resolve_pretraining_epochs("auto", 5_000, 100) == 10
+    assert speed.resolve_pretraining_epochs("auto", 1_000, 100) == 50
+    assert speed.resolve_pretraining_epochs("auto", 216, 100) == 167
+    assert speed.resolve_pretraining_epochs("auto", 40, 40) == 500
+    assert speed.resolve_pretraining_epochs(3, 40, 40) == 3
+
+
+@pytest.mark.parametrize("estimator", [BernoulliRBMStack, GaussianRBMStack])
+@pytest.mark.parametrize("n_epochs", ["auto", ["auto", 2]])
+def test_stack_trains_auto_epochs(data, estimator, n_epochs):
+    X, _ = data
+    stack = estimator((4, 3), n_epochs=n_epochs, random_state=0).fit(X[:150])
+    epochs = [trainer.epochs_done for trainer in stack._trainers]
+    # 150 rows in minibatches of 100: 2 updates an epoch, 250 epochs.
+    assert epochs == ([250, 250] if n_epochs == "auto" else [250, 2])
+    assert [t.settings.n_epochs for t in stack._trainers] == epochs
+
+
+def test_bad_n_epochs_is_rejected(data):
+    with pytest.raises(ValueError, match="n_epochs"):
+        GaussianRBMStack(n_epochs="many").fit(data[0])
+    with pytest.raises(ValueError, match="n_epochs"):
+        GaussianRBMStack((3, 2), n_epochs=["auto", "many"]).fit(data[0])
+
+
 # -------------------------------------------------------------------- threads
 
 
