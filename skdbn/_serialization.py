@@ -157,6 +157,26 @@ def _unit_name(value):
     return None if value in UNIT_TYPES else f"one of {sorted(UNIT_TYPES)}"
 
 
+def _visible_unit_name(value):
+    from ._mixed_units import MIXED
+
+    return None if value == MIXED else _unit_name(value)
+
+
+def _is_int_array(value, ndim):
+    return (
+        isinstance(value, np.ndarray)
+        and value.dtype.kind in "iu"
+        and (ndim is None or value.ndim == ndim)
+    )
+
+
+def int_array(ndim=None):
+    """An integer array, of ``ndim`` dimensions if given."""
+    dims = "" if ndim is None else f"{ndim}-d "
+    return _kind(f"a {dims}integer array", lambda v: _is_int_array(v, ndim))
+
+
 def _activation_name(value):
     names = value if isinstance(value, list | tuple) else [value]
     from ._network import ACTIVATIONS, OUTPUT_ACTIVATIONS
@@ -197,6 +217,17 @@ def _check_layer(state):
         array = state[name]
         if array is not None and (array.shape != (length,) or array.dtype != dtype):
             return f"{name} of shape {array.shape} and dtype {array.dtype}, for "
+    layout = state.get("visible_layout")
+    mixed = state["visible_units"] == "mixed"
+    if mixed != (layout is not None):
+        return "a visible_layout that does not match its visible_units"
+    if mixed:
+        from ._mixed_units import check_layout
+
+        try:
+            check_layout(layout, n_visible)
+        except ValueError as error:
+            return f"an invalid visible_layout ({error})"
     return None
 
 
@@ -250,11 +281,14 @@ REBUILT_CLASSES = {
             "weights": float_array(2),
             "visible_bias": float_array(1),
             "hidden_bias": float_array(1),
-            "visible_units": _unit_name,
+            "visible_units": _visible_unit_name,
             "hidden_units": _unit_name,
             "visible_log_std": optional(float_array(1)),
+            "visible_layout": optional(int_array(1)),
             "history": PLAIN,
         },
+        # Only layers with mixed visible units have a layout.
+        "optional": {"visible_layout"},
         "check": _check_layer,
     },
     "skdbn._rbm:SparsityPenalty": {
