@@ -147,7 +147,7 @@ class MixedUnits:
         return block
 
     def mean_from_product(self, product, negated_bias, out, scale=None):
-        """Store ``scale * E[v | product + bias]`` in ``out`` (see ``BernoulliUnits``)."""
+        """Store ``scale * E[v | product + bias]`` in ``out``."""
         np.subtract(product, negated_bias, out=out)
         self.mean(out, out)
         if scale is not None:
