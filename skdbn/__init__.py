@@ -4,6 +4,7 @@ from ._autoencoder import DBNAutoencoder
 from ._dbn import DBNClassifier, DBNRegressor
 from ._rbm import RBMLayer
 from ._stack import BernoulliRBMStack, GaussianRBMStack
+from ._tabular import TabularRBMStack
 from ._units import DataRangeWarning
 
 __version__ = "0.1.0.dev0"
@@ -16,5 +17,6 @@ __all__ = [
     "DataRangeWarning",
     "GaussianRBMStack",
     "RBMLayer",
+    "TabularRBMStack",
     "__version__",
 ]

@@ -202,7 +202,11 @@ REFERENCED_CLASSES = frozenset(
 )
 
 _LAYER = "skdbn._rbm:RBMLayer"
-_STACKS = ("skdbn._stack:BernoulliRBMStack", "skdbn._stack:GaussianRBMStack")
+_STACKS = (
+    "skdbn._stack:BernoulliRBMStack",
+    "skdbn._stack:GaussianRBMStack",
+)
+_ALL_STACKS = (*_STACKS, "skdbn._tabular:TabularRBMStack")
 _OPTIMIZERS = ("skdbn._network:SGDOptimizer", "skdbn._network:AdamOptimizer")
 
 
@@ -267,6 +271,29 @@ def _check_stack(state):
     n_features = state.get("n_features_in_")
     if layers and n_features is not None and layers[0].n_visible != n_features:
         return "layers_ whose first layer does not read n_features_in_ features"
+    return None
+
+
+def _check_tabular_stack(state):
+    """The stack's layers chain, and the first reads the coded columns."""
+    layers = state.get("layers_", [])
+    for lower, upper in zip(layers, layers[1:], strict=False):
+        if lower.n_hidden != upper.n_visible:
+            return "layers_ that do not chain"
+    kinds, categories = state.get("column_types_"), state.get("categories_")
+    if kinds is None or categories is None:
+        return None
+    if len(kinds) != state.get("n_features_in_", len(kinds)):
+        return "column_types_ that do not give one type per column"
+    if kinds.count("categorical") != len(categories):
+        return "categories_ that do not give one list per categorical column"
+    n_gaussian = kinds.count("gaussian")
+    for name in ("numeric_mean_", "numeric_scale_"):
+        if name in state and state[name].shape != (n_gaussian,):
+            return f"a {name} without one value per Gaussian column"
+    n_units = n_gaussian + kinds.count("bernoulli") + sum(map(len, categories))
+    if layers and layers[0].n_visible != n_units:
+        return "layers_ whose first layer does not read the coded columns"
     return None
 
 
@@ -406,6 +433,21 @@ REBUILT_CLASSES = {
             "partial": True,
         }
         for path in _STACKS
+    },
+    # The table's coding, on top of what every stack stores.
+    "skdbn._tabular:TabularRBMStack": {
+        "attributes": {
+            "n_features_in_": POSITIVE_INTEGER,
+            "layers_": list_of(instance_of(_LAYER)),
+            "_trainers": list_of(instance_of("skdbn._training:RBMTrainer")),
+            "_rngs": list_of(GENERATOR),
+            "column_types_": list_of(STRING),
+            "categories_": list_of(list_of(PLAIN)),
+            "numeric_mean_": float_array(1),
+            "numeric_scale_": float_array(1),
+        },
+        "check": _check_tabular_stack,
+        "partial": True,
     },
     **{
         f"skdbn._dbn:{name}": {

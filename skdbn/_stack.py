@@ -13,6 +13,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ._mixed_units import has_missing
 from ._rbm import initial_layer
 from ._scaling import fit_standardisation, scale_input, unscale_output
 from ._serialization import PlainStateMixin
@@ -52,7 +53,7 @@ PER_LAYER_PARAMETERS = (
 
 def auto_learning_rate(units):
     """``learning_rate="auto"`` for an RBM with ``units = (visible, hidden)``."""
-    binary = all(get_unit_type(u).name == "bernoulli" for u in units)
+    binary = all(u == "bernoulli" for u in units)
     return AUTO_LEARNING_RATE["binary" if binary else "real-valued"]
 
 
@@ -403,7 +404,11 @@ class _RBMStackBase(
         self.layers_, self._trainers = [], []
         X = as_training_matrix(X)
         n_visible = X.shape[1]
-        if sample_weight is None:
+        if has_missing(X):  # the mean of the observed values
+            visible_mean = np.ma.average(
+                np.ma.masked_invalid(X), axis=0, weights=sample_weight
+            ).filled(0.0)
+        elif sample_weight is None:
             visible_mean = np.asarray(X.mean(axis=0)).ravel()
         else:
             visible_mean = np.asarray(sample_weight @ X).ravel()
@@ -427,6 +432,7 @@ class _RBMStackBase(
                 X.dtype,
                 units,
                 visible_std=visible_std if index == 0 else None,
+                visible_layout=self._visible_layout() if index == 0 else None,
             )
             settings = TrainingSettings(
                 batch_size=batch_size,
@@ -447,6 +453,18 @@ class _RBMStackBase(
     def _learns_visible_std(self):
         """Whether the first layer learns its visible standard deviations."""
         return False
+
+    def _visible_layout(self):
+        """The blocks of the first layer's mixed visible units (None: not mixed)."""
+        return None
+
+    def _prediction_input(self, X):
+        """``X`` validated and scaled for a fitted stack's first layer."""
+        return scale_input(self, validate_prediction_input(self, X))
+
+    def _visible_output(self, V):
+        """First-layer visible states ``V`` in the input's units."""
+        return unscale_output(self, V)
 
     # ------------------------------------------------------------ transform
 
@@ -469,7 +487,7 @@ class _RBMStackBase(
             of the layer below (the usual deterministic up pass).
         """
         check_is_fitted(self)
-        X = scale_input(self, validate_prediction_input(self, X))
+        X = self._prediction_input(X)
         for layer in self.layers_:
             X = layer.hidden_mean(X)
         return X
@@ -493,7 +511,7 @@ class _RBMStackBase(
         X = self._validate_top_activities(X)
         for layer in reversed(self.layers_):
             X = layer.visible_mean(X)
-        return unscale_output(self, X)
+        return self._visible_output(X)
 
     def _validate_top_activities(self, H):
         from sklearn.utils import check_array
@@ -528,7 +546,7 @@ class _RBMStackBase(
             Unnormalised log-probabilities; higher is more probable.
         """
         check_is_fitted(self)
-        X = scale_input(self, validate_prediction_input(self, X))
+        X = self._prediction_input(X)
         return -self.layers_[0].free_energy(X)
 
     def sample(
@@ -601,7 +619,7 @@ class _RBMStackBase(
             n_chains = n_samples if n_chains is None else n_chains
             visible = top.sample_visible(np.zeros((n_chains, top.n_hidden), dtype), rng)
         else:
-            X = scale_input(self, validate_prediction_input(self, start))
+            X = self._prediction_input(start)
             n_chains = X.shape[0] if n_chains is None else n_chains
             for layer in self.layers_[:-1]:
                 X = layer.hidden_mean(X)
@@ -631,7 +649,7 @@ class _RBMStackBase(
             X = np.concatenate(samples)[:n_samples]
             for layer in reversed(self.layers_[:-1]):
                 X = down(layer, X)
-        return unscale_output(self, X)
+        return self._visible_output(X)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

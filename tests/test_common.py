@@ -9,6 +9,7 @@ from skdbn import (
     DBNClassifier,
     DBNRegressor,
     GaussianRBMStack,
+    TabularRBMStack,
 )
 
 ESTIMATORS = [
@@ -29,6 +30,8 @@ ESTIMATORS = [
     DBNRegressor(visible_units="gaussian", n_epochs=2),
     DBNAutoencoder((8, 2), n_epochs=2, max_iter=20),
     DBNAutoencoder((6, 2), visible_units="gaussian", variational=True, max_iter=20),
+    TabularRBMStack(),
+    TabularRBMStack(hidden_layer_sizes=(8, 4), column_types="gaussian", n_epochs=3),
 ]
 
 # Contrastive divergence draws one Gibbs chain per row: a row of weight k is
