@@ -2,6 +2,7 @@
 
 from ._autoencoder import DBNAutoencoder
 from ._dbn import DBNClassifier, DBNRegressor
+from ._impute import RBMImputer
 from ._rbm import RBMLayer
 from ._stack import BernoulliRBMStack, GaussianRBMStack
 from ._tabular import TabularRBMStack
@@ -16,6 +17,7 @@ __all__ = [
     "DBNRegressor",
     "DataRangeWarning",
     "GaussianRBMStack",
+    "RBMImputer",
     "RBMLayer",
     "TabularRBMStack",
     "__version__",

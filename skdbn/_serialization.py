@@ -206,7 +206,6 @@ _STACKS = (
     "skdbn._stack:BernoulliRBMStack",
     "skdbn._stack:GaussianRBMStack",
 )
-_ALL_STACKS = (*_STACKS, "skdbn._tabular:TabularRBMStack")
 _OPTIMIZERS = ("skdbn._network:SGDOptimizer", "skdbn._network:AdamOptimizer")
 
 
@@ -462,6 +461,17 @@ REBUILT_CLASSES = {
             "partial": True,
         }
         for name in ("DBNClassifier", "DBNRegressor")
+    },
+    "skdbn._impute:RBMImputer": {
+        "attributes": {
+            "n_features_in_": POSITIVE_INTEGER,
+            "stack_": instance_of("skdbn._tabular:TabularRBMStack"),
+            "empty_features_": _kind(
+                "a 1-d boolean array",
+                lambda v: isinstance(v, np.ndarray) and v.dtype == bool and v.ndim == 1,
+            ),
+        },
+        "partial": True,
     },
     "skdbn._autoencoder:DBNAutoencoder": {
         "attributes": {

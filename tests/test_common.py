@@ -9,6 +9,7 @@ from skdbn import (
     DBNClassifier,
     DBNRegressor,
     GaussianRBMStack,
+    RBMImputer,
     TabularRBMStack,
 )
 
@@ -32,6 +33,8 @@ ESTIMATORS = [
     DBNAutoencoder((6, 2), visible_units="gaussian", variational=True, max_iter=20),
     TabularRBMStack(),
     TabularRBMStack(hidden_layer_sizes=(8, 4), column_types="gaussian", n_epochs=3),
+    RBMImputer(n_epochs=5),
+    RBMImputer(8, method="gibbs", sample_posterior=True, add_indicator=True),
 ]
 
 # Contrastive divergence draws one Gibbs chain per row: a row of weight k is
