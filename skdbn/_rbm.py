@@ -830,6 +830,10 @@ class ContrastiveDivergence:
         np.einsum("ij,ij->i", self.layer.weights, grad_weights, out=scratch)
         grad_log_std -= scratch
         grad_visible_bias /= inverse_std
+        if self._visible_units.name == MIXED:
+            # Only the Gaussian block has a standard deviation to learn; the
+            # other units keep s = 1 (log s = 0).
+            grad_log_std[self._visible_units.gaussian.stop :] = 0
 
     def _scratch(self, shape):
         """float32 scratch of ``shape`` for the uniform draws."""

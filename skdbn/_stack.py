@@ -415,7 +415,7 @@ class _RBMStackBase(
             visible_mean /= sample_weight.sum(dtype=np.float64)
         visible_std = None
         if self._learns_visible_std():
-            visible_std = np.sqrt(feature_mean_and_variance(X, sample_weight)[1])
+            visible_std = self._initial_visible_std(X, sample_weight)
         visible_units = self._visible_units
         batch_size = resolve_batch_size(self.batch_size, X.shape[0], "pre-training")
         for index, n_hidden in enumerate(sizes):
@@ -453,6 +453,10 @@ class _RBMStackBase(
     def _learns_visible_std(self):
         """Whether the first layer learns its visible standard deviations."""
         return False
+
+    def _initial_visible_std(self, X, sample_weight):
+        """Where learned visible standard deviations start: the data's."""
+        return np.sqrt(feature_mean_and_variance(X, sample_weight)[1])
 
     def _visible_layout(self):
         """The blocks of the first layer's mixed visible units (None: not mixed)."""

@@ -75,6 +75,13 @@ class TabularRBMStack(_RBMStackBase):
         Use persistent contrastive divergence. With missing entries, the
         chains take the missing-value masks of the minibatch's rows, an
         approximation (CD-k's chains each belong to a row, and are exact).
+    learn_variance : bool, default=False
+        Learn a standard deviation per Gaussian column (in standard units,
+        starting at 1, kept at or above 0.01; ``layers_[0].visible_log_std``,
+        0 for the other units). Unit variance tells the RBM that a column
+        varies by its whole spread around what the hidden units predict,
+        which suits noisy columns; a learned one lets it model columns that
+        the others predict closely.
     momentum : float, default=0.9
         Momentum of the updates once the ramp is over.
     initial_momentum : float, default=0.5
@@ -178,6 +185,7 @@ class TabularRBMStack(_RBMStackBase):
             tuple,
         ],
         "handle_unknown": [StrOptions({"ignore", "error"})],
+        "learn_variance": ["boolean"],
     }
 
     def __init__(
@@ -192,6 +200,7 @@ class TabularRBMStack(_RBMStackBase):
         batch_size="auto",
         cd_steps=1,
         persistent=False,
+        learn_variance=False,
         momentum=0.9,
         initial_momentum=0.5,
         momentum_ramp_epochs=5,
@@ -224,6 +233,14 @@ class TabularRBMStack(_RBMStackBase):
         )
         self.column_types = column_types
         self.handle_unknown = handle_unknown
+        self.learn_variance = learn_variance
+
+    def _learns_visible_std(self):
+        return self.learn_variance
+
+    def _initial_visible_std(self, X, sample_weight):
+        # Standard units: every Gaussian column starts at 1, as the others.
+        return np.ones(X.shape[1])
 
     # -- the table's coding ----------------------------------------------------
 

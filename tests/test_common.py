@@ -34,7 +34,9 @@ ESTIMATORS = [
     TabularRBMStack(),
     TabularRBMStack(hidden_layer_sizes=(8, 4), column_types="gaussian", n_epochs=3),
     RBMImputer(n_epochs=5),
-    RBMImputer(8, method="gibbs", sample_posterior=True, add_indicator=True),
+    RBMImputer(
+        8, method="gibbs", sample_posterior=True, add_indicator=True, n_epochs=5
+    ),
 ]
 
 # Contrastive divergence draws one Gibbs chain per row: a row of weight k is

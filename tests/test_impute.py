@@ -92,7 +92,11 @@ def test_imputation_uses_the_other_columns():
     mean_filled = SimpleImputer().fit_transform(X_missing)
     error = np.sqrt(np.mean((filled[holes] - X[holes]) ** 2))
     baseline = np.sqrt(np.mean((mean_filled[holes] - X[holes]) ** 2))
-    assert error < 0.5 * baseline
+    assert error < 0.6 * baseline
+    # Learned standard deviations model such tightly related columns better.
+    closer = clone(imputer).set_params(learn_variance=True).fit(X_missing)
+    filled = closer.transform(X_missing)
+    assert np.sqrt(np.mean((filled[holes] - X[holes]) ** 2)) < error
 
 
 def test_multiple_imputation_by_sampling():

@@ -263,3 +263,46 @@ def test_mixed_units_alone():
     np.testing.assert_allclose(
         units.mean(field, np.empty_like(field)), [[0.5, 0.5, 0.5, 0.5]]
     )
+
+
+def test_learned_standard_deviations_of_the_gaussian_block():
+    # The free energy with s != 1 on the Gaussian units is the enumeration's
+    # with v / s and b / s there; the other units keep s = 1.
+    layout = (2, 1, 3)
+    layer = _layer(layout)
+    std = np.array([2.0, 0.5, 1.0, 1.0, 1.0, 1.0])
+    layer.visible_log_std = np.log(std)
+    rng = np.random.default_rng(0)
+    V = np.hstack([rng.standard_normal((4, 2)), _discrete_states(layout)[:4]])
+    scaled = RBMLayer(
+        layer.weights,
+        layer.visible_bias / std,
+        layer.hidden_bias,
+        visible_units="mixed",
+        visible_layout=np.array(layout),
+    )
+    exact = -logsumexp(_minus_energy(scaled, V / std, _hidden_states(3)), axis=1)
+    np.testing.assert_allclose(layer.free_energy(V), exact, rtol=1e-10)
+
+
+def test_only_gaussian_standard_deviations_are_learned():
+    pd = pytest.importorskip("pandas")
+    from skdbn import TabularRBMStack
+
+    rng = np.random.default_rng(0)
+    z = rng.standard_normal(300)
+    X = pd.DataFrame(
+        {
+            "a": z,
+            "b": 2 * z + 0.05 * rng.standard_normal(300),
+            "on": (z > 0).astype(int),
+            "c": np.where(z > 0, "up", "down"),
+        }
+    )
+    stack = TabularRBMStack(
+        8, learn_variance=True, n_epochs=20, batch_size=16, random_state=0
+    )
+    log_std = stack.fit(X).layers_[0].visible_log_std
+    np.testing.assert_array_equal(log_std[2:], 0.0)
+    # The predictable Gaussian columns learn a spread below their whole one.
+    assert (log_std[:2] < -0.1).all()
