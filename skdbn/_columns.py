@@ -50,7 +50,7 @@ def missing_mask(values):
     return np.zeros(len(values), dtype=bool)
 
 
-def _numeric(values):
+def as_numbers(values):
     """``values`` as float64 with NaN for missing entries; raises on non-numbers."""
     if values.dtype.kind in "biuf":
         return values.astype(np.float64)
@@ -164,7 +164,7 @@ def infer_column_types(columns, is_category, requested, names):
             kinds.append("categorical")
             continue
         try:
-            numbers_ = _numeric(values)
+            numbers_ = as_numbers(values)
         except ValueError:
             kinds.append("categorical")
             continue
@@ -231,7 +231,7 @@ def fit_coding(columns, is_category, kinds, names, sample_weight=None):
 def numeric_column(values, kind, names, j):
     """A Gaussian or Bernoulli column as float64 (NaN where missing), checked."""
     try:
-        numbers_ = _numeric(values)
+        numbers_ = as_numbers(values)
     except TypeError as error:
         raise TypeError(
             f"Column {_column_name(names, j)} of X holds a value that is "

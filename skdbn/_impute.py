@@ -13,7 +13,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from ._columns import COLUMN_TYPES, column_missing, table_columns
+from ._columns import COLUMN_TYPES, as_numbers, column_missing, table_columns
 from ._serialization import PlainStateMixin
 from ._tabular import TabularRBMStack
 
@@ -309,10 +309,10 @@ class RBMImputer(PlainStateMixin, TransformerMixin, BaseEstimator):
         imputed = stack._visible_output(filled)
         out = np.empty(imputed.shape, dtype=imputed.dtype)
         for j, values in enumerate(columns):
-            if stack.column_types_[j] == "categorical" or values.dtype == object:
+            if stack.column_types_[j] == "categorical":
                 out[:, j] = values
-            else:
-                out[:, j] = values.astype(np.float64)
+            else:  # numbers (None in an object column becomes NaN)
+                out[:, j] = as_numbers(values)
         out[missing] = imputed[missing]
         numeric = np.array([kind != "categorical" for kind in stack.column_types_])
         empty = self.empty_features_

@@ -99,6 +99,16 @@ def test_imputation_uses_the_other_columns():
     assert np.sqrt(np.mean((filled[holes] - X[holes]) ** 2)) < error
 
 
+def test_object_arrays_with_none():
+    X = np.array([[1.0, "a"], [2.0, "b"], [None, "a"], [1.5, None]], dtype=object)
+    out = RBMImputer(2, n_epochs=2, random_state=0).fit_transform(X)
+    assert out.dtype == object and out[0, 0] == 1.0
+    assert isinstance(out[2, 0], float) and out[3, 1] in ("a", "b")
+    numbers = np.array([[1.0, 2.0], [None, 1.0], [3.0, None]], dtype=object)
+    out = RBMImputer(2, n_epochs=2, random_state=0).fit_transform(numbers)
+    assert out.dtype == np.float64 and not np.isnan(out).any()
+
+
 def test_multiple_imputation_by_sampling():
     X_missing, holes = _remove(_correlated(), 0.2)
     imputer = RBMImputer(8, n_epochs=5, sample_posterior=True, random_state=0)
