@@ -2,8 +2,10 @@
 
 from ._autoencoder import DBNAutoencoder
 from ._dbn import DBNClassifier, DBNRegressor
+from ._impute import RBMImputer
 from ._rbm import RBMLayer
 from ._stack import BernoulliRBMStack, GaussianRBMStack
+from ._tabular import TabularRBMStack
 from ._units import DataRangeWarning
 
 __version__ = "0.1.0.dev0"
@@ -15,6 +17,8 @@ __all__ = [
     "DBNRegressor",
     "DataRangeWarning",
     "GaussianRBMStack",
+    "RBMImputer",
     "RBMLayer",
+    "TabularRBMStack",
     "__version__",
 ]

@@ -14,6 +14,7 @@ with ``b = visible_bias`` and ``c = hidden_bias``.
 import numpy as np
 import scipy.sparse as sp
 
+from ._mixed_units import MIXED, fill_missing, has_missing, mixed_units, observed_mask
 from ._units import get_unit_type, sample_from_field
 
 #: Smallest standard deviation a learned Gaussian visible unit may take. The
@@ -56,6 +57,11 @@ class RBMLayer:
     visible_log_std : ndarray of shape (n_visible,), default=None
         Log standard deviation ``log s`` of each Gaussian visible unit,
         learned with the other parameters; None means unit variance.
+    visible_layout : ndarray of int, default=None
+        With ``visible_units="mixed"``, the blocks of visible units:
+        ``[n_gaussian, n_bernoulli, size_1, size_2, ...]``, Gaussian units
+        first, then Bernoulli units, then one softmax group per categorical
+        column (see ``TabularRBMStack``). None for the other unit types.
 
     Attributes
     ----------
@@ -81,7 +87,16 @@ class RBMLayer:
     array([[0.5, 0.5]])
     >>> layer.free_energy(np.ones((1, 3)))  # -2 log 2
     array([-1.38629436])
+
+    Visible states may be NaN: a missing unit is left out of the hidden
+    fields, the free energy and the training statistics.
+
+    >>> layer.free_energy(np.array([[1.0, np.nan, 1.0]]))  # -2 log 2 still
+    array([-1.38629436])
     """
+
+    #: Layers saved before mixed visible units existed have none.
+    visible_layout = None
 
     def __init__(
         self,
@@ -91,6 +106,7 @@ class RBMLayer:
         visible_units="bernoulli",
         hidden_units="bernoulli",
         visible_log_std=None,
+        visible_layout=None,
     ):
         self.weights = weights
         self.visible_bias = visible_bias
@@ -98,7 +114,16 @@ class RBMLayer:
         self.visible_units = visible_units
         self.hidden_units = hidden_units
         self.visible_log_std = visible_log_std
+        if visible_layout is not None:
+            self.visible_layout = np.asarray(visible_layout, dtype=np.int64)
         self.history = []
+
+    @property
+    def visible_type(self):
+        """The unit type of the visible units (a class, or ``MixedUnits``)."""
+        if self.visible_units == MIXED:
+            return mixed_units(tuple(int(n) for n in self.visible_layout))
+        return get_unit_type(self.visible_units)
 
     @property
     def n_visible(self):
@@ -150,14 +175,15 @@ class RBMLayer:
         Parameters
         ----------
         V : {ndarray, sparse matrix} of shape (n_samples, n_visible)
-            Visible states, one row per sample.
+            Visible states, one row per sample; NaN marks a missing unit,
+            which is left out of the sum.
 
         Returns
         -------
         field : ndarray of shape (n_samples, n_hidden)
             The hidden units' fields.
         """
-        field = np.asarray(V @ self.input_weights)
+        field = np.asarray(fill_missing(V) @ self.input_weights)
         field += self.hidden_bias
         return field
 
@@ -210,7 +236,7 @@ class RBMLayer:
         """
         with np.errstate(over="ignore"):
             field = self.visible_field(H)
-            mean = get_unit_type(self.visible_units).mean(field, out=field)
+            mean = self.visible_type.mean(field, out=field)
         return self._unscale(mean)
 
     def _unscale(self, V):
@@ -245,11 +271,14 @@ class RBMLayer:
         Returns
         -------
         error : float
-            Summed squared error per row, averaged over rows (NaN for no rows).
+            Summed squared error per row, averaged over rows (NaN for no
+            rows); missing (NaN) units are left out.
         """
         if V.shape[0] == 0:
             return np.nan
         diff = self.reconstruct(V) - _dense(V)
+        if has_missing(diff):
+            diff = fill_missing(diff)
         return float(np.einsum("ij,ij->", diff, diff) / V.shape[0])
 
     def free_energy(self, V):
@@ -257,7 +286,8 @@ class RBMLayer:
 
         ``exp(-F(v)) / Z`` is the model's probability (density) of ``v``;
         ``F`` is exact (no sampling) and computed with ``logaddexp`` for
-        stability.
+        stability. Missing (NaN) units are left out of the energy: ``F`` is
+        then the free energy of the RBM restricted to the observed units.
 
         Parameters
         ----------
@@ -269,11 +299,16 @@ class RBMLayer:
         free_energy : ndarray of shape (n_samples,)
             ``F`` of each row.
         """
-        visible = get_unit_type(self.visible_units)
+        visible = self.visible_type
         hidden = get_unit_type(self.hidden_units)
+        observed = None
+        if has_missing(V):
+            observed, V = observed_mask(V), fill_missing(V)
         std = self.visible_std
         scaled = V if std is None else _dense(V) / std
-        energy = visible.visible_energy(scaled, self._scaled_visible_bias())
+        energy = visible.visible_energy(
+            scaled, self._scaled_visible_bias(), observed=observed
+        )
         return energy - hidden.log_partition(self.hidden_field(V), self.hidden_bias)
 
     def hidden_free_energy(self, H):
@@ -294,7 +329,7 @@ class RBMLayer:
         free_energy : ndarray of shape (n_samples,)
             ``F(h)`` of each row.
         """
-        visible = get_unit_type(self.visible_units)
+        visible = self.visible_type
         hidden = get_unit_type(self.hidden_units)
         energy = hidden.visible_energy(H, self.hidden_bias) - visible.log_partition(
             self.visible_field(H), self._scaled_visible_bias()
@@ -337,7 +372,7 @@ class RBMLayer:
         V : ndarray of shape (n_samples, n_visible)
             One draw per row, in the data's units.
         """
-        units = get_unit_type(self.visible_units)
+        units = self.visible_type
         with np.errstate(over="ignore"):
             return self._unscale(sample_from_field(units, self.visible_field(H), rng))
 
@@ -367,7 +402,14 @@ class RBMLayer:
 
 
 def initial_layer(
-    n_visible, n_hidden, visible_mean, rng, dtype, units, visible_std=None
+    n_visible,
+    n_hidden,
+    visible_mean,
+    rng,
+    dtype,
+    units,
+    visible_std=None,
+    visible_layout=None,
 ):
     """A fresh RBM initialised as Hinton's practical guide (2010) recommends.
 
@@ -376,18 +418,30 @@ def initial_layer(
     (``log(p / (1 - p))`` for binary units), so that the visible units start
     at the data's marginals. Standard deviations are learned when
     ``visible_std`` (the data's, per feature) is given, and start there (or
-    at ``MIN_VISIBLE_STD`` if smaller).
+    at ``MIN_VISIBLE_STD`` if smaller). ``visible_layout``: the blocks of
+    mixed visible units (``visible_units="mixed"``).
     """
     visible_units, hidden_units = units
     weights = (0.01 * rng.standard_normal((n_visible, n_hidden))).astype(dtype)
-    visible_bias = get_unit_type(visible_units).initial_bias(visible_mean).astype(dtype)
+    visible_type = (
+        mixed_units(tuple(int(n) for n in visible_layout))
+        if visible_units == MIXED
+        else get_unit_type(visible_units)
+    )
+    visible_bias = visible_type.initial_bias(visible_mean).astype(dtype)
     hidden_bias = np.zeros(n_hidden, dtype=dtype)
     log_std = None
     if visible_std is not None:
         std = np.maximum(np.asarray(visible_std, dtype=np.float64), MIN_VISIBLE_STD)
         log_std = np.log(std).astype(dtype)
     return RBMLayer(
-        weights, visible_bias, hidden_bias, visible_units, hidden_units, log_std
+        weights,
+        visible_bias,
+        hidden_bias,
+        visible_units,
+        hidden_units,
+        log_std,
+        visible_layout,
     )
 
 
@@ -449,6 +503,13 @@ class ContrastiveDivergence:
     ``H = [h0; -h_k]`` (scaled), so that ``V.T @ H`` is positive minus
     negative statistics in a single GEMM.
 
+    Missing visible states (NaN, with ``missing`` set) are left out: they
+    count as 0 in the data's statistics, and each chain's visible states are
+    masked as its row's (chain ``j`` takes row ``j % b``'s mask), so that a
+    row's statistics are those of the RBM restricted to its observed units.
+    With PCD the chains do not belong to rows, and the masked chain is an
+    approximation of the restricted RBM's statistics.
+
     Parameters
     ----------
     layer : RBMLayer
@@ -480,7 +541,7 @@ class ContrastiveDivergence:
         self.persistent = persistent
         dtype = layer.weights.dtype
         n_visible, n_hidden = layer.weights.shape
-        self._visible_units = get_unit_type(layer.visible_units)
+        self._visible_units = layer.visible_type
         self._hidden_units = get_unit_type(layer.hidden_units)
         # Rows [:b] hold the data's statistics, rows [b:] the chains'.
         self._V = np.zeros((2 * batch_size, n_visible), dtype=dtype)
@@ -501,6 +562,10 @@ class ContrastiveDivergence:
             self._visible_scratch = np.empty(n_visible, dtype=dtype)
         self.batch_mean_hidden = np.empty(n_hidden, dtype=dtype)
         self.chains = None
+        #: Whether minibatches may hold missing (NaN) visible states; the
+        #: trainer sets it once per epoch, and its masks are then allocated.
+        self.missing = False
+        self._observed = None
 
     @property
     def grad_weights(self):
@@ -604,6 +669,7 @@ class ContrastiveDivergence:
         negated_hidden_bias = np.negative(
             layer.hidden_bias, out=self._negated_hidden_bias
         )
+        observed = self._load_mask(v_data) if self.missing else None
         learn_std = layer.visible_log_std is not None
         if learn_std:
             # Work with v / s: the visible units then have unit variance
@@ -663,6 +729,8 @@ class ContrastiveDivergence:
         v_model = V[b : b + n_chains]
         h_model = H[b : b + n_chains]
         v_mean = self._visible_mean[:n_chains]
+        if observed is not None and n_chains != b:
+            observed = observed[np.arange(n_chains) % b]
         for step in range(self.n_steps):
             last = step + 1 == self.n_steps
             np.matmul(h_state, W.T, out=v_mean)
@@ -674,6 +742,8 @@ class ContrastiveDivergence:
                 v_model,
                 self._scratch(v_model.shape),
             )
+            if observed is not None:
+                v_model *= observed
             np.matmul(v_model, W, out=h_model)
             if last and not self.persistent:
                 # Only the gradient reads h_k: scale it in the same pass.
@@ -716,6 +786,22 @@ class ContrastiveDivergence:
             self._std_gradients(V_used, signs, negated_visible_bias, inverse_std)
         return self.gradients
 
+    def _load_mask(self, v_data):
+        """Mask the NaNs of the loaded minibatch: 0 in ``v_data``, 0 in the mask.
+
+        Returns the mask, 1 where observed and 0 where missing.
+        """
+        if self._observed is None:
+            shape = (self.batch_size, v_data.shape[1])
+            self._observed = np.empty(shape, dtype=v_data.dtype)
+            self._missing = np.empty(shape, dtype=bool)
+        b = v_data.shape[0]
+        missing = np.isnan(v_data, out=self._missing[:b])
+        np.copyto(v_data, 0, where=missing)
+        observed = self._observed[:b]
+        np.logical_not(missing, out=observed)
+        return observed
+
     def _std_gradients(self, V_used, signs, negated_visible_bias, inverse_std):
         """Turn the scaled-space gradients into those of ``b`` and ``log s``.
 
@@ -744,6 +830,10 @@ class ContrastiveDivergence:
         np.einsum("ij,ij->i", self.layer.weights, grad_weights, out=scratch)
         grad_log_std -= scratch
         grad_visible_bias /= inverse_std
+        if self._visible_units.name == MIXED:
+            # Only the Gaussian block has a standard deviation to learn; the
+            # other units keep s = 1 (log s = 0).
+            grad_log_std[self._visible_units.gaussian.stop :] = 0
 
     def _scratch(self, shape):
         """float32 scratch of ``shape`` for the uniform draws."""

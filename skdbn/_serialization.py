@@ -157,6 +157,26 @@ def _unit_name(value):
     return None if value in UNIT_TYPES else f"one of {sorted(UNIT_TYPES)}"
 
 
+def _visible_unit_name(value):
+    from ._mixed_units import MIXED
+
+    return None if value == MIXED else _unit_name(value)
+
+
+def _is_int_array(value, ndim):
+    return (
+        isinstance(value, np.ndarray)
+        and value.dtype.kind in "iu"
+        and (ndim is None or value.ndim == ndim)
+    )
+
+
+def int_array(ndim=None):
+    """An integer array, of ``ndim`` dimensions if given."""
+    dims = "" if ndim is None else f"{ndim}-d "
+    return _kind(f"a {dims}integer array", lambda v: _is_int_array(v, ndim))
+
+
 def _activation_name(value):
     names = value if isinstance(value, list | tuple) else [value]
     from ._network import ACTIVATIONS, OUTPUT_ACTIVATIONS
@@ -182,7 +202,10 @@ REFERENCED_CLASSES = frozenset(
 )
 
 _LAYER = "skdbn._rbm:RBMLayer"
-_STACKS = ("skdbn._stack:BernoulliRBMStack", "skdbn._stack:GaussianRBMStack")
+_STACKS = (
+    "skdbn._stack:BernoulliRBMStack",
+    "skdbn._stack:GaussianRBMStack",
+)
 _OPTIMIZERS = ("skdbn._network:SGDOptimizer", "skdbn._network:AdamOptimizer")
 
 
@@ -197,6 +220,17 @@ def _check_layer(state):
         array = state[name]
         if array is not None and (array.shape != (length,) or array.dtype != dtype):
             return f"{name} of shape {array.shape} and dtype {array.dtype}, for "
+    layout = state.get("visible_layout")
+    mixed = state["visible_units"] == "mixed"
+    if mixed != (layout is not None):
+        return "a visible_layout that does not match its visible_units"
+    if mixed:
+        from ._mixed_units import check_layout
+
+        try:
+            check_layout(layout, n_visible)
+        except ValueError as error:
+            return f"an invalid visible_layout ({error})"
     return None
 
 
@@ -239,6 +273,29 @@ def _check_stack(state):
     return None
 
 
+def _check_tabular_stack(state):
+    """The stack's layers chain, and the first reads the coded columns."""
+    layers = state.get("layers_", [])
+    for lower, upper in zip(layers, layers[1:], strict=False):
+        if lower.n_hidden != upper.n_visible:
+            return "layers_ that do not chain"
+    kinds, categories = state.get("column_types_"), state.get("categories_")
+    if kinds is None or categories is None:
+        return None
+    if len(kinds) != state.get("n_features_in_", len(kinds)):
+        return "column_types_ that do not give one type per column"
+    if kinds.count("categorical") != len(categories):
+        return "categories_ that do not give one list per categorical column"
+    n_gaussian = kinds.count("gaussian")
+    for name in ("numeric_mean_", "numeric_scale_"):
+        if name in state and state[name].shape != (n_gaussian,):
+            return f"a {name} without one value per Gaussian column"
+    n_units = n_gaussian + kinds.count("bernoulli") + sum(map(len, categories))
+    if layers and layers[0].n_visible != n_units:
+        return "layers_ whose first layer does not read the coded columns"
+    return None
+
+
 #: Every class ``restore_state`` may instantiate, with the attributes of its
 #: state: name -> type check, and a check of the whole state (shapes that
 #: must agree). ``partial``: estimators, whose fitted attributes exist only
@@ -250,11 +307,14 @@ REBUILT_CLASSES = {
             "weights": float_array(2),
             "visible_bias": float_array(1),
             "hidden_bias": float_array(1),
-            "visible_units": _unit_name,
+            "visible_units": _visible_unit_name,
             "hidden_units": _unit_name,
             "visible_log_std": optional(float_array(1)),
+            "visible_layout": optional(int_array(1)),
             "history": PLAIN,
         },
+        # Only layers with mixed visible units have a layout.
+        "optional": {"visible_layout"},
         "check": _check_layer,
     },
     "skdbn._rbm:SparsityPenalty": {
@@ -373,6 +433,21 @@ REBUILT_CLASSES = {
         }
         for path in _STACKS
     },
+    # The table's coding, on top of what every stack stores.
+    "skdbn._tabular:TabularRBMStack": {
+        "attributes": {
+            "n_features_in_": POSITIVE_INTEGER,
+            "layers_": list_of(instance_of(_LAYER)),
+            "_trainers": list_of(instance_of("skdbn._training:RBMTrainer")),
+            "_rngs": list_of(GENERATOR),
+            "column_types_": list_of(STRING),
+            "categories_": list_of(list_of(PLAIN)),
+            "numeric_mean_": float_array(1),
+            "numeric_scale_": float_array(1),
+        },
+        "check": _check_tabular_stack,
+        "partial": True,
+    },
     **{
         f"skdbn._dbn:{name}": {
             "attributes": {
@@ -386,6 +461,17 @@ REBUILT_CLASSES = {
             "partial": True,
         }
         for name in ("DBNClassifier", "DBNRegressor")
+    },
+    "skdbn._impute:RBMImputer": {
+        "attributes": {
+            "n_features_in_": POSITIVE_INTEGER,
+            "stack_": instance_of("skdbn._tabular:TabularRBMStack"),
+            "empty_features_": _kind(
+                "a 1-d boolean array",
+                lambda v: isinstance(v, np.ndarray) and v.dtype == bool and v.ndim == 1,
+            ),
+        },
+        "partial": True,
     },
     "skdbn._autoencoder:DBNAutoencoder": {
         "attributes": {

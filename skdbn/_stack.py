@@ -13,6 +13,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ._mixed_units import has_missing
 from ._rbm import initial_layer
 from ._scaling import fit_standardisation, scale_input, unscale_output
 from ._serialization import PlainStateMixin
@@ -56,7 +57,7 @@ PER_LAYER_PARAMETERS = (
 
 def auto_learning_rate(units):
     """``learning_rate="auto"`` for an RBM with ``units = (visible, hidden)``."""
-    binary = all(get_unit_type(u).name == "bernoulli" for u in units)
+    binary = all(u == "bernoulli" for u in units)
     return AUTO_LEARNING_RATE["binary" if binary else "real-valued"]
 
 
@@ -411,14 +412,18 @@ class _RBMStackBase(
         self.layers_, self._trainers = [], []
         X = as_training_matrix(X)
         n_visible = X.shape[1]
-        if sample_weight is None:
+        if has_missing(X):  # the mean of the observed values
+            visible_mean = np.ma.average(
+                np.ma.masked_invalid(X), axis=0, weights=sample_weight
+            ).filled(0.0)
+        elif sample_weight is None:
             visible_mean = np.asarray(X.mean(axis=0)).ravel()
         else:
             visible_mean = np.asarray(sample_weight @ X).ravel()
             visible_mean /= sample_weight.sum(dtype=np.float64)
         visible_std = None
         if self._learns_visible_std():
-            visible_std = np.sqrt(feature_mean_and_variance(X, sample_weight)[1])
+            visible_std = self._initial_visible_std(X, sample_weight)
         visible_units = self._visible_units
         batch_size = resolve_batch_size(self.batch_size, X.shape[0], "pre-training")
         for index, n_hidden in enumerate(sizes):
@@ -438,6 +443,7 @@ class _RBMStackBase(
                 X.dtype,
                 units,
                 visible_std=visible_std if index == 0 else None,
+                visible_layout=self._visible_layout() if index == 0 else None,
             )
             settings = TrainingSettings(
                 batch_size=batch_size,
@@ -458,6 +464,22 @@ class _RBMStackBase(
     def _learns_visible_std(self):
         """Whether the first layer learns its visible standard deviations."""
         return False
+
+    def _initial_visible_std(self, X, sample_weight):
+        """Where learned visible standard deviations start: the data's."""
+        return np.sqrt(feature_mean_and_variance(X, sample_weight)[1])
+
+    def _visible_layout(self):
+        """The blocks of the first layer's mixed visible units (None: not mixed)."""
+        return None
+
+    def _prediction_input(self, X):
+        """``X`` validated and scaled for a fitted stack's first layer."""
+        return scale_input(self, validate_prediction_input(self, X))
+
+    def _visible_output(self, V):
+        """First-layer visible states ``V`` in the input's units."""
+        return unscale_output(self, V)
 
     # ------------------------------------------------------------ transform
 
@@ -480,7 +502,7 @@ class _RBMStackBase(
             of the layer below (the usual deterministic up pass).
         """
         check_is_fitted(self)
-        X = scale_input(self, validate_prediction_input(self, X))
+        X = self._prediction_input(X)
         for layer in self.layers_:
             X = layer.hidden_mean(X)
         return X
@@ -504,7 +526,7 @@ class _RBMStackBase(
         X = self._validate_top_activities(X)
         for layer in reversed(self.layers_):
             X = layer.visible_mean(X)
-        return unscale_output(self, X)
+        return self._visible_output(X)
 
     def _validate_top_activities(self, H):
         from sklearn.utils import check_array
@@ -539,7 +561,7 @@ class _RBMStackBase(
             Unnormalised log-probabilities; higher is more probable.
         """
         check_is_fitted(self)
-        X = scale_input(self, validate_prediction_input(self, X))
+        X = self._prediction_input(X)
         return -self.layers_[0].free_energy(X)
 
     def sample(
@@ -612,7 +634,7 @@ class _RBMStackBase(
             n_chains = n_samples if n_chains is None else n_chains
             visible = top.sample_visible(np.zeros((n_chains, top.n_hidden), dtype), rng)
         else:
-            X = scale_input(self, validate_prediction_input(self, start))
+            X = self._prediction_input(start)
             n_chains = X.shape[0] if n_chains is None else n_chains
             for layer in self.layers_[:-1]:
                 X = layer.hidden_mean(X)
@@ -642,7 +664,7 @@ class _RBMStackBase(
             X = np.concatenate(samples)[:n_samples]
             for layer in reversed(self.layers_[:-1]):
                 X = down(layer, X)
-        return unscale_output(self, X)
+        return self._visible_output(X)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

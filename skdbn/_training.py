@@ -13,9 +13,10 @@ import scipy.sparse as sp
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import gen_even_slices
 
+from ._mixed_units import has_missing
 from ._progress import EpochClock, epoch_line, minibatches
 from ._rbm import ContrastiveDivergence, SparsityPenalty
-from ._units import feature_mean_and_variance, get_unit_type
+from ._units import feature_mean_and_variance
 from ._warnings import warn
 
 #: Training has diverged when the reconstruction error grows this many times
@@ -184,6 +185,7 @@ class RBMTrainer:
         order = rng.permutation(n_samples) if shuffle else np.arange(n_samples)
         n_batches = -(-n_samples // self.settings.batch_size)
         momentum = self.settings.momentum_at(self.epochs_done)
+        self.gradient.missing = has_missing(X)
         load_batch, update = self.gradient.load_batch, self.update
         load_weights = self.gradient.load_weights
         # exp may overflow in the sigmoid (correctly giving 0); a diverging
@@ -288,11 +290,13 @@ class RBMTrainer:
         predicting the data's mean. None for bounded (binary) visible units,
         whose reconstruction error cannot run away.
         """
-        if get_unit_type(self.layer.visible_units).bounded or X.shape[0] == 0:
+        if self.layer.visible_type.bounded or X.shape[0] == 0:
             return None
         X = X.toarray() if sp.issparse(X) else X
         with np.errstate(over="ignore", invalid="ignore"):
-            spread = float(np.sum(np.var(X, axis=0)))
+            if has_missing(X):  # the spread of the observed values
+                X = np.ma.masked_invalid(X)
+            spread = float(np.sum(X.var(axis=0)))
             return max(self.layer.reconstruction_error(X), spread)
 
     def check_health(

@@ -187,8 +187,11 @@ class BernoulliUnits:
         return np.logaddexp(0.0, field).sum(axis=1)
 
     @staticmethod
-    def visible_energy(X, bias):
-        """Energy term of visible states that does not involve the weights."""
+    def visible_energy(X, bias, observed=None):
+        """Energy term of visible states that does not involve the weights.
+
+        Missing units (``observed`` 0) hold the state 0, which leaves them out.
+        """
         return -np.asarray(X @ bias).ravel()
 
     @staticmethod
@@ -323,9 +326,11 @@ class GaussianUnits:
         return 0.5 * (np.einsum("ij,ij->i", field, field) - bias @ bias) + constant
 
     @staticmethod
-    def visible_energy(X, bias):
-        """``sum_i (x_i - b_i)**2 / 2`` for each row."""
+    def visible_energy(X, bias, observed=None):
+        """``sum_i (x_i - b_i)**2 / 2`` for each row, over the ``observed`` units."""
         diff = _dense(X) - bias
+        if observed is not None:
+            diff *= observed
         return 0.5 * np.einsum("ij,ij->i", diff, diff)
 
     @staticmethod
@@ -447,8 +452,11 @@ class ReLUUnits:
         return total.sum(axis=1)
 
     @staticmethod
-    def visible_energy(X, bias):
-        """Energy term of visible states that does not involve the weights."""
+    def visible_energy(X, bias, observed=None):
+        """Energy term of visible states that does not involve the weights.
+
+        Missing units (``observed`` 0) hold the state 0, which leaves them out.
+        """
         return -np.asarray(X @ bias).ravel()
 
     @staticmethod

@@ -32,6 +32,8 @@ from skdbn import (
     DBNClassifier,
     DBNRegressor,
     GaussianRBMStack,
+    RBMImputer,
+    TabularRBMStack,
 )
 from skdbn.datasets import load_digits_01
 
@@ -48,6 +50,8 @@ ESTIMATORS = {
     "GaussianRBMStack-learn-variance-relu": GaussianRBMStack(
         (16,), hidden_units="relu", learn_variance=True, n_epochs=2, random_state=0
     ),
+    "TabularRBMStack": TabularRBMStack((16,), n_epochs=2, random_state=0),
+    "RBMImputer": RBMImputer(8, n_epochs=2, add_indicator=True, random_state=0),
     "DBNClassifier": DBNClassifier((16,), n_epochs=2, max_iter=3, random_state=0),
     "DBNClassifier-no-pretrain": DBNClassifier(
         (16,), pretrain=False, solver="sgd", max_iter=3, random_state=0
