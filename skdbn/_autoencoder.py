@@ -505,8 +505,12 @@ class DBNAutoencoder(
         binary units on both sides and 0.01 for those with real-valued units,
         the linear code layer included (Hinton & Salakhutdinov used 0.001
         there; pass a sequence to do the same).
-    n_epochs : int or sequence of int, default=10
-        Pre-training epochs of each RBM.
+    n_epochs : int, "auto" or sequence, default=10
+        Pre-training epochs of each RBM. ``"auto"`` is at least 10 epochs
+        and at least 500 minibatch updates,
+        ``max(10, ceil(500 / n_minibatches))``, so that a small table, with
+        few minibatches an epoch, trains long enough to move its weights away
+        from their initial scale.
     batch_size : int or "auto", default="auto"
         Minibatch size, for pre-training and fine-tuning alike. ``"auto"`` is
         ``min(200, n_samples)`` in fine-tuning, as in scikit-learn's MLP, and

@@ -94,7 +94,7 @@ class _BaseDBN(PlainStateMixin, FineTuningMixin, TransformerMixin, BaseEstimator
         visible_units="auto",
         hidden_units="bernoulli",
         learning_rate="auto",
-        n_epochs=10,
+        n_epochs="auto",
         batch_size="auto",
         cd_steps=1,
         persistent=False,
@@ -461,8 +461,12 @@ class DBNClassifier(ClassifierMixin, _BaseDBN):
         Pre-training step size of each RBM: ``"auto"`` is 0.1 for RBMs with
         binary units on both sides and 0.01 for those with real-valued units
         (see :class:`BernoulliRBMStack`).
-    n_epochs : int or sequence of int, default=10
-        Pre-training epochs of each RBM.
+    n_epochs : int, "auto" or sequence, default="auto"
+        Pre-training epochs of each RBM. ``"auto"`` is at least 10 epochs
+        and at least 500 minibatch updates,
+        ``max(10, ceil(500 / n_minibatches))``, so that a small table, with
+        few minibatches an epoch, trains long enough to move its weights away
+        from their initial scale.
     batch_size : int or "auto", default="auto"
         Minibatch size, for pre-training and fine-tuning alike. ``"auto"`` is
         ``min(200, n_samples)`` in fine-tuning, as in scikit-learn's MLP, and
@@ -504,9 +508,12 @@ class DBNClassifier(ClassifierMixin, _BaseDBN):
         the loss of the whole training set, without minibatches: on small data
         sets it often fits far better than the stochastic solvers. It has no
         ``partial_fit``, takes no dropout and ignores ``early_stopping``.
-    learning_rate_init : float, default=1e-3
+    learning_rate_init : float, default=3e-3
         Fine-tuning step size of ``"adam"`` and ``"sgd"`` (the first one, with
-        a ``fine_tuning_schedule``).
+        a ``fine_tuning_schedule``). Three times MLP's default: logistic
+        hidden units learn more slowly than rectified ones, and at 1e-3 the
+        network was still far from a fit after 200 epochs on several tables
+        of the defaults benchmark (``benchmarks/README.md``, "Defaults").
     fine_tuning_schedule : {"constant", "invscaling", "adaptive"}, \
             default="constant"
         How the fine-tuning step of ``solver="sgd"`` changes (the other
@@ -662,7 +669,7 @@ class DBNClassifier(ClassifierMixin, _BaseDBN):
         visible_units="auto",
         hidden_units="bernoulli",
         learning_rate="auto",
-        n_epochs=10,
+        n_epochs="auto",
         batch_size="auto",
         cd_steps=1,
         persistent=False,
@@ -676,7 +683,7 @@ class DBNClassifier(ClassifierMixin, _BaseDBN):
         learn_variance=False,
         pretrain=True,
         solver="adam",
-        learning_rate_init=1e-3,
+        learning_rate_init=3e-3,
         fine_tuning_schedule="constant",
         power_t=0.5,
         alpha=1e-4,
@@ -1102,8 +1109,12 @@ class DBNRegressor(RegressorMixin, _BaseDBN):
         Pre-training step size of each RBM: ``"auto"`` is 0.1 for RBMs with
         binary units on both sides and 0.01 for those with real-valued units
         (see :class:`BernoulliRBMStack`).
-    n_epochs : int or sequence of int, default=10
-        Pre-training epochs of each RBM.
+    n_epochs : int, "auto" or sequence, default="auto"
+        Pre-training epochs of each RBM. ``"auto"`` is at least 10 epochs
+        and at least 500 minibatch updates,
+        ``max(10, ceil(500 / n_minibatches))``, so that a small table, with
+        few minibatches an epoch, trains long enough to move its weights away
+        from their initial scale.
     batch_size : int or "auto", default="auto"
         Minibatch size, for pre-training and fine-tuning alike. ``"auto"`` is
         ``min(200, n_samples)`` in fine-tuning, as in scikit-learn's MLP, and

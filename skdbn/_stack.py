@@ -706,8 +706,12 @@ class BernoulliRBMStack(_RBMStackBase):
         ``"auto"`` is 0.1 for an RBM with binary units on both sides and
         0.01 for one with real-valued (Gaussian or rectified) units, which
         diverges with larger steps.
-    n_epochs : int or sequence of int, default=10
-        Passes over the training data for each layer.
+    n_epochs : int, "auto" or sequence, default=10
+        Passes over the training data for each layer. ``"auto"`` is at least 10 epochs
+        and at least 500 minibatch updates,
+        ``max(10, ceil(500 / n_minibatches))``, so that a small table, with
+        few minibatches an epoch, trains long enough to move its weights away
+        from their initial scale.
     batch_size : int or "auto", default="auto"
         Number of samples per minibatch (capped at the number of samples);
         ``"auto"`` is ``min(100, n_samples)``.
@@ -836,8 +840,12 @@ class GaussianRBMStack(_RBMStackBase):
         ``"auto"`` is 0.01 for the first RBM (and any other with real-valued
         units), which diverges with the 0.1 that suits binary units, and 0.1
         for upper RBMs with binary units on both sides.
-    n_epochs : int or sequence of int, default=10
-        Passes over the training data for each layer.
+    n_epochs : int, "auto" or sequence, default=10
+        Passes over the training data for each layer. ``"auto"`` is at least 10 epochs
+        and at least 500 minibatch updates,
+        ``max(10, ceil(500 / n_minibatches))``, so that a small table, with
+        few minibatches an epoch, trains long enough to move its weights away
+        from their initial scale.
     batch_size : int or "auto", default="auto"
         Number of samples per minibatch (capped at the number of samples);
         ``"auto"`` is ``min(100, n_samples)``.
