@@ -1323,7 +1323,6 @@ class DBNRegressor(RegressorMixin, _BaseDBN):
         self : object
             The fitted regressor.
         """
-        self._check_updown_parameters()
         return self._fit(X, y, sample_weight=sample_weight)
 
     @available_if(_BaseDBN._check_solver)
