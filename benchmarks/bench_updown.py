@@ -76,7 +76,7 @@ def parse_args():
 
 def n_weights(hidden, top, n_features=784, n_labels=10):
     sizes = (n_features, *hidden)
-    return sum(a * b for a, b in zip(sizes, sizes[1:])) + (hidden[-1] + n_labels) * top
+    return sum(a * b for a, b in zip(sizes[:-1], sizes[1:], strict=True)) + (hidden[-1] + n_labels) * top
 
 
 def error(model, X, y):

@@ -411,21 +411,23 @@ def fit_updown(
         order = rng.permutation(n_rows)
         wake_error = sleep_error = total = 0.0
         try:
-            for begin in range(0, n_rows, batch_size):
-                rows = np.sort(order[begin : begin + batch_size])
-                V = np.asarray(_dense(X[rows]), dtype=dtype)
-                weights = None if sample_weight is None else sample_weight[rows]
-                changes = updown_changes(net, V, Y[rows], cd_steps, uniform, weights)
-                # Monitoring, from the states the step drew: no extra draws.
-                wake, sleep = changes["wake"], changes["sleep"]
-                G, g = net.generative_weights[0], net.generative_biases[0]
-                generated = _sigmoid(wake[1] @ G + g)
-                R, r = net.recognition_weights[0], net.recognition_biases[0]
-                recognised = _sigmoid(sleep[0] @ R + r)
-                wake_error += float(np.square(V - generated).sum())
-                sleep_error += float(np.square(sleep[1] - recognised).sum())
-                total += V.shape[0]
-                apply_changes(net, changes, learning_rate)
+            # A diverging step overflows: the check after the epoch says so.
+            with np.errstate(over="ignore", invalid="ignore"):
+                for begin in range(0, n_rows, batch_size):
+                    rows = np.sort(order[begin : begin + batch_size])
+                    V = np.asarray(_dense(X[rows]), dtype=dtype)
+                    w = None if sample_weight is None else sample_weight[rows]
+                    changes = updown_changes(net, V, Y[rows], cd_steps, uniform, w)
+                    # Monitoring, from the states the step drew: no extra draws.
+                    wake, sleep = changes["wake"], changes["sleep"]
+                    G, g = net.generative_weights[0], net.generative_biases[0]
+                    generated = _sigmoid(wake[1] @ G + g)
+                    R, r = net.recognition_weights[0], net.recognition_biases[0]
+                    recognised = _sigmoid(sleep[0] @ R + r)
+                    wake_error += float(np.square(V - generated).sum())
+                    sleep_error += float(np.square(sleep[1] - recognised).sum())
+                    total += V.shape[0]
+                    apply_changes(net, changes, learning_rate)
         except KeyboardInterrupt:
             warn(
                 f"Up-down fine-tuning interrupted by the user in epoch {epoch}: "

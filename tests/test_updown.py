@@ -450,3 +450,39 @@ def test_bad_settings_are_refused(digits):
         plain = DBNClassifier((8,), n_epochs=1, max_iter=1).fit(X[:50], y[:50])
     with pytest.raises(ValueError, match="no generative top layer"):
         plain.predict_proba_generative(X)
+
+
+def test_interrupt_in_updown_keeps_a_usable_model(digits, monkeypatch):
+    import skdbn._updown as updown
+
+    real = updown.updown_changes
+    calls = []
+
+    def interrupting(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 20:  # in the second epoch (15 minibatches an epoch)
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(updown, "updown_changes", interrupting)
+    X, y = digits
+    with (
+        pytest.warns(UserWarning, match="Up-down fine-tuning interrupted"),
+        pytest.warns(UserWarning, match="fit stopped before fine-tuning"),
+    ):
+        clf = updown_classifier().fit(X, y)
+    assert clf.n_iter_ == 0 and len(clf.updown_.history) == 1
+    assert clf.predict_generative(X[:5]).shape == (5,)
+
+
+def test_divergence_restores_the_last_epoch(digits):
+    X, y = digits
+    with (
+        pytest.warns(ConvergenceWarning, match="Up-down fine-tuning diverged"),
+        warnings.catch_warnings(),
+    ):
+        warnings.filterwarnings("ignore", "Fine-tuning stopped", ConvergenceWarning)
+        clf = updown_classifier(updown_learning_rate=1e308).fit(X, y)
+    assert clf.updown_.history == []
+    top = clf.updown_.top
+    np.testing.assert_array_equal(top.weights, clf.generative_layer_.weights)
