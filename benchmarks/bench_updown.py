@@ -76,7 +76,8 @@ def parse_args():
 
 def n_weights(hidden, top, n_features=784, n_labels=10):
     sizes = (n_features, *hidden)
-    return sum(a * b for a, b in zip(sizes[:-1], sizes[1:], strict=True)) + (hidden[-1] + n_labels) * top
+    stack = sum(a * b for a, b in zip(sizes[:-1], sizes[1:], strict=True))
+    return stack + (hidden[-1] + n_labels) * top
 
 
 def error(model, X, y):
