@@ -486,3 +486,18 @@ def test_divergence_restores_the_last_epoch(digits):
     assert clf.updown_.history == []
     top = clf.updown_.top
     np.testing.assert_array_equal(top.weights, clf.generative_layer_.weights)
+
+
+def test_sparse_input_gives_the_dense_model(digits):
+    import scipy.sparse as sp
+
+    X, y = digits
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        dense = updown_classifier(updown_epochs=1).fit(X, y)
+        sparse = updown_classifier(updown_epochs=1).fit(sp.csr_matrix(X), y)
+    np.testing.assert_allclose(
+        sparse.predict_proba_generative(sp.csr_matrix(X)),
+        dense.predict_proba_generative(X),
+        atol=1e-10,
+    )
