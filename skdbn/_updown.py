@@ -276,7 +276,9 @@ def updown_changes(net, V, Y, cd_steps, uniform, row_weights=None):
         ``"recognition_weights"``, ``"recognition_biases"`` (lists, one per
         lower layer) and ``"top_weights"``, ``"top_visible_bias"``,
         ``"top_hidden_bias"``; also ``"wake"``, ``"sleep"``, ``"positive"``
-        and ``"negative"``, the states used (for monitoring and tests).
+        and ``"negative"``, the states used, and ``"generated_data"`` and
+        ``"recognised_layer_1"``, the predictions of the data from layer 1
+        and of layer 1 from the dreamed data (for monitoring and tests).
     """
     n_rows = V.shape[0]
     if row_weights is None:
@@ -328,11 +330,17 @@ def updown_changes(net, V, Y, cd_steps, uniform, row_weights=None):
     }
     for i in range(1, n_lower + 1):
         # Generative: predict the wake states below from the wake states above.
-        error = weighted(wake[i - 1] - _sigmoid(wake[i] @ G[i - 1] + g[i - 1]))
+        predicted = _sigmoid(wake[i] @ G[i - 1] + g[i - 1])
+        if i == 1:
+            changes["generated_data"] = predicted
+        error = weighted(wake[i - 1] - predicted)
         changes["generative_weights"].append(scale * (wake[i].T @ error))
         changes["generative_biases"].append(scale * error.sum(axis=0))
         # Recognition: predict the sleep states above from the sleep states below.
-        error = weighted(sleep[i] - _sigmoid(sleep[i - 1] @ R[i - 1] + r[i - 1]))
+        predicted = _sigmoid(sleep[i - 1] @ R[i - 1] + r[i - 1])
+        if i == 1:
+            changes["recognised_layer_1"] = predicted
+        error = weighted(sleep[i] - predicted)
         changes["recognition_weights"].append(scale * (sleep[i - 1].T @ error))
         changes["recognition_biases"].append(scale * error.sum(axis=0))
 
@@ -419,13 +427,12 @@ def fit_updown(
                     w = None if sample_weight is None else sample_weight[rows]
                     changes = updown_changes(net, V, Y[rows], cd_steps, uniform, w)
                     # Monitoring, from the states the step drew: no extra draws.
-                    wake, sleep = changes["wake"], changes["sleep"]
-                    G, g = net.generative_weights[0], net.generative_biases[0]
-                    generated = _sigmoid(wake[1] @ G + g)
-                    R, r = net.recognition_weights[0], net.recognition_biases[0]
-                    recognised = _sigmoid(sleep[0] @ R + r)
+                    generated = changes["generated_data"]
+                    recognised = changes["recognised_layer_1"]
                     wake_error += float(np.square(V - generated).sum())
-                    sleep_error += float(np.square(sleep[1] - recognised).sum())
+                    sleep_error += float(
+                        np.square(changes["sleep"][1] - recognised).sum()
+                    )
                     total += V.shape[0]
                     apply_changes(net, changes, learning_rate)
         except KeyboardInterrupt:
