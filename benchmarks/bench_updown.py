@@ -171,7 +171,8 @@ def main():
             f"estimated full run on this machine (60,000 images, 784-500-500-2000, "
             f"30 pre-training, 300 up-down epochs): pre-training "
             f"{full_pretrain / 3600:.1f} h, up-down {full_updown / 3600:.1f} h "
-            f"(at CD-{args.cd_schedule[0]} throughout; CD-6 and CD-10 cost more)"
+            "(at this run's mix of CD steps; pre-training's time includes the "
+            "joint RBM and one epoch of back-propagation)"
         )
 
 
