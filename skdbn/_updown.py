@@ -512,6 +512,18 @@ class UpDownMixin:
                 "RBM joins the labels. Set generative_layer_size (e.g. 2000), or "
                 "updown_epochs=0."
             )
+        units = np.atleast_1d(np.asarray(self.hidden_units, dtype=object))
+        if self.updown_epochs and (
+            self.visible_units == "gaussian" or any(u != "bernoulli" for u in units)
+        ):
+            # Checked before pre-training; "auto" visible units are checked
+            # once resolved (UpDownNetwork.from_pretrained).
+            raise ValueError(
+                "The up-down algorithm needs binary (Bernoulli) units in every "
+                f"layer; got visible_units={self.visible_units!r} and "
+                f"hidden_units={self.hidden_units!r}. Use hidden_units="
+                "'bernoulli' and data in [0, 1], or set updown_epochs=0."
+            )
 
     def _generative_label_log_proba(self, X):
         check_is_fitted(self, "_network")

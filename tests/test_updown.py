@@ -441,8 +441,12 @@ def test_bad_settings_are_refused(digits):
         DBNClassifier((8,), updown_epochs=2).fit(X, y)
     with pytest.raises(ValueError, match="updown_learning_rate"):
         updown_classifier(updown_learning_rate=0).fit(X, y)
-    with pytest.raises(ValueError, match=re.escape("binary (Bernoulli) units")):
-        updown_classifier(hidden_units="relu").fit(X, y)
+    for bad in [dict(hidden_units="relu"), dict(visible_units="gaussian")]:
+        with pytest.raises(ValueError, match=re.escape("binary (Bernoulli) units")):
+            updown_classifier(**bad).fit(X, y)
+    # visible_units="auto" resolves to Gaussian units on data outside [0, 1].
+    with pytest.raises(ValueError, match=re.escape("layer 1 has gaussian visible")):
+        updown_classifier(n_epochs=1).fit(X * 16 - 2, y)
     with pytest.raises(NotFittedError):
         updown_classifier().predict_generative(X)
     with warnings.catch_warnings():
