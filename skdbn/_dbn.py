@@ -49,6 +49,7 @@ from ._stack import (
 )
 from ._training import RBMTrainer
 from ._units import feature_mean_and_variance, get_unit_type
+from ._updown import UpDownMixin
 from ._validation import (
     check_labels_present,
     check_magnitude,
@@ -426,7 +427,7 @@ class _BaseDBN(PlainStateMixin, FineTuningMixin, TransformerMixin, BaseEstimator
         return tags
 
 
-class DBNClassifier(ClassifierMixin, _BaseDBN):
+class DBNClassifier(ClassifierMixin, UpDownMixin, _BaseDBN):
     """Deep Belief Network classifier: RBM pre-training, then back-propagation.
 
     A stack of RBMs (``hidden_layer_sizes``) is first trained greedily,
@@ -572,6 +573,20 @@ class DBNClassifier(ClassifierMixin, _BaseDBN):
         into a generative model of each class, so that :meth:`sample` can
         draw digits of a requested class. It is not used for prediction.
         None learns no such layer.
+    updown_epochs : int, default=0
+        Epochs of generative fine-tuning of the deep belief net made of the
+        stack and the joint top layer by the up-down algorithm of Hinton,
+        Osindero & Teh (2006) (needs ``generative_layer_size`` and binary
+        units): the stack's weights are untied into recognition and
+        generative weights, fine-tuned with the top layer into ``updown_``,
+        which :meth:`predict_proba_generative` and :meth:`sample` then use.
+        It runs after pre-training, before (and apart from) the
+        discriminative fine-tuning. 0 skips it.
+    updown_learning_rate : float, default=0.01
+        Step size of the up-down updates (mean over a minibatch of the
+        pre-training ``batch_size``).
+    updown_cd_steps : int, default=3
+        Gibbs steps of CD-k in the top layer at each up-down step.
     random_state : int, RandomState instance or None, default=None
         Seed of the pre-training, the weight initialisation, the minibatch
         order and the dropout masks: the same seed gives the same model on
@@ -602,7 +617,11 @@ class DBNClassifier(ClassifierMixin, _BaseDBN):
     generative_layer_ : RBMLayer or None
         The joint RBM of top-level features (first visible units) and labels
         (last ``n_classes`` visible units, in ``classes_`` order), with
-        ``generative_layer_size``.
+        ``generative_layer_size``, as pre-training left it.
+    updown_ : UpDownNetwork or None
+        The deep belief net after ``updown_epochs`` of up-down fine-tuning:
+        its recognition and generative weights, its joint top layer and its
+        ``history`` (one record per epoch); None without up-down.
     coefs_ : list of ndarray
         Fine-tuned weights, ``coefs_[i]`` of shape (n_in, n_out) for layer i.
     intercepts_ : list of ndarray
@@ -660,6 +679,9 @@ class DBNClassifier(ClassifierMixin, _BaseDBN):
     _parameter_constraints = {
         **_BaseDBN._parameter_constraints,
         "generative_layer_size": [Interval(Integral, 1, None, closed="left"), None],
+        "updown_epochs": [Interval(Integral, 0, None, closed="left")],
+        "updown_learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "updown_cd_steps": [Interval(Integral, 1, None, closed="left")],
     }
 
     def __init__(
@@ -698,6 +720,9 @@ class DBNClassifier(ClassifierMixin, _BaseDBN):
         n_iter_no_change=10,
         warm_start=False,
         generative_layer_size=None,
+        updown_epochs=0,
+        updown_learning_rate=0.01,
+        updown_cd_steps=3,
         random_state=None,
         verbose=0,
     ):
@@ -738,6 +763,9 @@ class DBNClassifier(ClassifierMixin, _BaseDBN):
             verbose=verbose,
         )
         self.generative_layer_size = generative_layer_size
+        self.updown_epochs = updown_epochs
+        self.updown_learning_rate = updown_learning_rate
+        self.updown_cd_steps = updown_cd_steps
 
     def _fit_generative_layer(self, X, Y, train=True, sample_weight=None):
         """Train the joint RBM of top-level features and labels, if asked for.
@@ -746,7 +774,7 @@ class DBNClassifier(ClassifierMixin, _BaseDBN):
         False when the user interrupts its own training. ``sample_weight``
         weighs the rows as in pre-training.
         """
-        self.generative_layer_ = None
+        self.generative_layer_ = self.updown_ = None
         if self.generative_layer_size is None or not train:
             return train
         if self.stack_ is None:
@@ -772,7 +800,7 @@ class DBNClassifier(ClassifierMixin, _BaseDBN):
         trainer = RBMTrainer(layer, settings, "joint top layer", self.verbose)
         completed = trainer.fit(data, rng, sample_weight=sample_weight)
         self.generative_layer_ = layer
-        return completed
+        return completed and self._fit_updown(X, Y, sample_weight)
 
     def sample(self, n_samples=1, *, y=None, n_steps=1000, random_state=None):
         """Draw class-conditional samples from the generative top layer.
@@ -781,7 +809,9 @@ class DBNClassifier(ClassifierMixin, _BaseDBN):
         in the joint RBM with its label units clamped to the requested
         classes, then a deterministic down pass through the pre-trained
         stack. Needs ``generative_layer_size``. The fine-tuned network plays
-        no part: this is the generative model that pre-training learned.
+        no part: this is the generative model that pre-training learned, or
+        after up-down fine-tuning (``updown_epochs``) the one in ``updown_``
+        (its top layer, then its generative weights).
 
         Parameters
         ----------
@@ -820,7 +850,8 @@ class DBNClassifier(ClassifierMixin, _BaseDBN):
                 f"y has labels not seen in fit: {unknown!r}; the classifier "
                 f"knows {self.classes_!r}."
             )
-        joint = self.generative_layer_
+        updown = getattr(self, "updown_", None)
+        joint = self.generative_layer_ if updown is None else updown.top
         n_labels = len(self.classes_)
         n_features = joint.n_visible - n_labels
         seed = check_random_state(random_state).randint(np.iinfo(np.int32).max)
@@ -842,6 +873,8 @@ class DBNClassifier(ClassifierMixin, _BaseDBN):
         X = features_only.visible_mean(
             joint.sample_hidden(np.hstack([features, labels]), rng)
         )
+        if updown is not None:
+            return updown.down(X), np.asarray(y)
         for layer in reversed(self.stack_.layers_):
             X = layer.visible_mean(X)
         return X, np.asarray(y)
@@ -868,6 +901,7 @@ class DBNClassifier(ClassifierMixin, _BaseDBN):
         self : object
             The fitted classifier.
         """
+        self._check_updown_parameters()
         return self._fit(X, y, sample_weight=sample_weight)
 
     @available_if(_BaseDBN._check_solver)
@@ -899,6 +933,7 @@ class DBNClassifier(ClassifierMixin, _BaseDBN):
         self : object
             The updated classifier.
         """
+        self._check_updown_parameters()
         return self._fit(
             X, y, incremental=True, classes=classes, sample_weight=sample_weight
         )

@@ -255,6 +255,26 @@ def _check_autoencoder_network(state):
     return _check_layer_chain(state["weights"], state["biases"])
 
 
+def _check_updown(state):
+    recognition = state["recognition_weights"]
+    problem = _check_layer_chain(recognition, state["recognition_biases"])
+    if problem:
+        return f"recognition {problem}"
+    generative = state["generative_weights"]
+    if [W.T.shape for W in generative] != [W.shape for W in recognition] or any(
+        W.dtype != recognition[0].dtype for W in generative
+    ):
+        return "generative_weights that are not the recognition weights' mirror"
+    biases = state["generative_biases"]
+    if [b.shape for b in biases] != [(W.shape[0],) for W in recognition]:
+        return "generative_biases that do not match the layers"
+    top = state["top"]
+    n_top = recognition[-1].shape[1] if recognition else None
+    if top.n_visible - state["n_labels"] != n_top:
+        return "a top layer that does not read the last layer and the labels"
+    return None
+
+
 def _check_trainer(state):
     shapes = [np.shape(p) for p in state["layer"].parameters]
     if [v.shape for v in state["velocities"]] != shapes:
@@ -389,6 +409,18 @@ REBUILT_CLASSES = {
         },
         "check": _check_network,
     },
+    "skdbn._updown:UpDownNetwork": {
+        "attributes": {
+            "recognition_weights": list_of(float_array(2)),
+            "recognition_biases": list_of(float_array(1)),
+            "generative_weights": list_of(float_array(2)),
+            "generative_biases": list_of(float_array(1)),
+            "top": instance_of(_LAYER),
+            "n_labels": POSITIVE_INTEGER,
+            "history": PLAIN,
+        },
+        "check": _check_updown,
+    },
     "skdbn._autoencoder:AutoencoderNetwork": {
         "attributes": {
             "weights": list_of(float_array(2)),
@@ -454,6 +486,7 @@ REBUILT_CLASSES = {
                 "n_features_in_": POSITIVE_INTEGER,
                 "stack_": optional(instance_of(*_STACKS)),
                 "generative_layer_": optional(instance_of(_LAYER)),
+                "updown_": optional(instance_of("skdbn._updown:UpDownNetwork")),
                 "_network": optional(instance_of("skdbn._network:FeedForwardNetwork")),
                 "_optimizer": optional(instance_of(*_OPTIMIZERS)),
                 "_rng": GENERATOR,

@@ -59,6 +59,15 @@ ESTIMATORS = {
     "DBNClassifier-early-stopping": DBNClassifier(
         (16,), n_epochs=2, max_iter=3, early_stopping=True, random_state=0
     ),
+    # The generative top layer, fine-tuned by up-down (skdbn._updown).
+    "DBNClassifier-updown": DBNClassifier(
+        (16,),
+        n_epochs=2,
+        max_iter=3,
+        generative_layer_size=8,
+        updown_epochs=1,
+        random_state=0,
+    ),
     "DBNRegressor": DBNRegressor((16,), n_epochs=2, max_iter=3, random_state=0),
     "DBNRegressor-lbfgs": DBNRegressor(
         (16,), n_epochs=2, solver="lbfgs", max_iter=3, random_state=0
