@@ -92,6 +92,7 @@ class _BaseDBN(PlainStateMixin, FineTuningMixin, TransformerMixin, BaseEstimator
         "learn_variance": ["boolean"],
         "pretrain": ["boolean"],
         "semi_supervised": ["boolean"],
+        "stream_pretraining": ["boolean"],
         **FINE_TUNING_CONSTRAINTS,
         "dropout": [Interval(Real, 0, 1, closed="left")],
         "input_dropout": [Interval(Real, 0, 1, closed="left")],
@@ -133,6 +134,7 @@ class _BaseDBN(PlainStateMixin, FineTuningMixin, TransformerMixin, BaseEstimator
         n_iter_no_change=10,
         warm_start=False,
         semi_supervised=False,
+        stream_pretraining=True,
         random_state=None,
         verbose=0,
     ):
@@ -169,6 +171,7 @@ class _BaseDBN(PlainStateMixin, FineTuningMixin, TransformerMixin, BaseEstimator
         self.n_iter_no_change = n_iter_no_change
         self.warm_start = warm_start
         self.semi_supervised = semi_supervised
+        self.stream_pretraining = stream_pretraining
         self.random_state = random_state
         self.verbose = verbose
 
@@ -272,7 +275,7 @@ class _BaseDBN(PlainStateMixin, FineTuningMixin, TransformerMixin, BaseEstimator
         chunks pre-trains the network that the first labelled chunk then
         fine-tunes.
         """
-        if self.stack_ is None or X.shape[0] == 0:
+        if not self.stream_pretraining or self.stack_ is None or X.shape[0] == 0:
             return
         self.stack_.partial_fit(X, sample_weight=sample_weight)
         if self.t_ == 0:
@@ -669,6 +672,13 @@ class DBNClassifier(ClassifierMixin, _BaseDBN):
     pseudo_label_threshold : float, default=0.95
         Lowest probability of the most probable class for an unlabelled row
         to get a pseudo-label.
+    stream_pretraining : bool, default=True
+        Let each ``partial_fit`` call after the first also train the stack
+        one epoch on its chunk (see :meth:`partial_fit`), so that streamed
+        and unlabelled data are pre-trained on. ``False`` pre-trains on the
+        first chunk only, which saves that epoch's time when every chunk is
+        labelled and fine-tuning has begun: the stack's later updates no
+        longer reach the fine-tuned network.
     random_state : int, RandomState instance or None, default=None
         Seed of the pre-training, the weight initialisation, the minibatch
         order and the dropout masks: the same seed gives the same model on
@@ -800,6 +810,7 @@ class DBNClassifier(ClassifierMixin, _BaseDBN):
         semi_supervised=False,
         pseudo_label_weight=0.0,
         pseudo_label_threshold=0.95,
+        stream_pretraining=True,
         random_state=None,
         verbose=0,
     ):
@@ -837,6 +848,7 @@ class DBNClassifier(ClassifierMixin, _BaseDBN):
             n_iter_no_change=n_iter_no_change,
             warm_start=warm_start,
             semi_supervised=semi_supervised,
+            stream_pretraining=stream_pretraining,
             random_state=random_state,
             verbose=verbose,
         )
@@ -1010,8 +1022,9 @@ class DBNClassifier(ClassifierMixin, _BaseDBN):
         ``classes``. It also resolves ``visible_units="auto"`` and fits the
         input scaling on this chunk; later chunks are scaled the same way.
         Each later call first trains every layer of ``stack_`` one more
-        epoch on the chunk (as ``BernoulliRBMStack.partial_fit``), then
-        fine-tunes the network one epoch on the chunk's labelled rows. With
+        epoch on the chunk (as ``BernoulliRBMStack.partial_fit``; not with
+        ``stream_pretraining=False``), then fine-tunes the network one epoch
+        on the chunk's labelled rows. With
         ``semi_supervised=True``, rows labelled -1 are pre-trained on (and
         pseudo-labelled, with ``pseudo_label_weight``) but not fine-tuned on,
         and a chunk without labelled rows only pre-trains; until the first
@@ -1350,6 +1363,13 @@ class DBNRegressor(RegressorMixin, _BaseDBN):
         meaning. A row with some targets NaN and others not is refused.
         ``fit`` needs a labelled row, and so does the first ``partial_fit``
         chunk (it fixes the standardisation); later chunks may have none.
+    stream_pretraining : bool, default=True
+        Let each ``partial_fit`` call after the first also train the stack
+        one epoch on its chunk (see :meth:`DBNClassifier.partial_fit`), so that streamed
+        and unlabelled data are pre-trained on. ``False`` pre-trains on the
+        first chunk only, which saves that epoch's time when every chunk is
+        labelled and fine-tuning has begun: the stack's later updates no
+        longer reach the fine-tuned network.
     random_state : int, RandomState instance or None, default=None
         Seed of everything random in the fit.
     verbose : int, default=0

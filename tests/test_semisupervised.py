@@ -331,3 +331,13 @@ def test_without_semi_supervised_minus_one_is_a_class_and_nan_an_error(digits):
     target[:3] = np.nan
     with pytest.raises(ValueError, match="NaN"):
         DBNRegressor((8,), n_epochs=1, max_iter=2).fit(X, target)
+
+
+def test_stream_pretraining_off_pretrains_the_first_chunk_only(digits):
+    X, y = digits
+    clf = quick(stream_pretraining=False)
+    clf.partial_fit(X[:100], y[:100], classes=np.arange(10))
+    before = clf.stack_.layers_[0].weights.copy()
+    clf.partial_fit(X[100:200], y[100:200])
+    np.testing.assert_array_equal(clf.stack_.layers_[0].weights, before)
+    assert clf.t_ == 200
