@@ -890,6 +890,12 @@ class DBNClassifier(ClassifierMixin, _BaseDBN):
         self.generative_layer_ = None
         if self.generative_layer_size is None or not train:
             return train
+        if X.shape[0] == 0:
+            raise ValueError(
+                "generative_layer_size needs labelled rows in the first fit or "
+                "partial_fit chunk: the joint RBM learns features with their "
+                "labels, and every row of this one is unlabelled (-1)."
+            )
         if self.stack_ is None:
             raise ValueError(
                 "generative_layer_size needs pre-training (pretrain=True): the "

@@ -341,3 +341,10 @@ def test_stream_pretraining_off_pretrains_the_first_chunk_only(digits):
     clf.partial_fit(X[100:200], y[100:200])
     np.testing.assert_array_equal(clf.stack_.layers_[0].weights, before)
     assert clf.t_ == 200
+
+
+def test_generative_layer_needs_labelled_rows_in_the_first_chunk(digits):
+    X, _ = digits
+    clf = quick(generative_layer_size=8)
+    with pytest.raises(ValueError, match="generative_layer_size needs labelled"):
+        clf.partial_fit(X[:50], np.full(50, -1), classes=np.arange(10))
