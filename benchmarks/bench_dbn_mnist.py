@@ -95,6 +95,9 @@ def build(name, args):
         dropout=args.dropout,
         input_dropout=args.input_dropout,
         pretrain=(name == "dbn"),
+        # Each partial_fit call is a fine-tuning epoch over the whole set:
+        # the pre-training is the first call's n_epochs, as published.
+        stream_pretraining=False,
         verbose=1,
         **common,
     )

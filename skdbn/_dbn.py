@@ -40,8 +40,17 @@ from ._fine_tuning import (
 from ._network import FeedForwardNetwork
 from ._rbm import RBMLayer, initial_layer
 from ._scaling import scale_input, set_input_scaling
+from ._semisupervised import (
+    PseudoLabeller,
+    add_rows,
+    check_marker_use,
+    check_some_labelled,
+    classifier_labelled_rows,
+    regressor_labelled_rows,
+    split_labelled,
+)
 from ._serialization import PlainStateMixin
-from ._speed import limit_blas_threads
+from ._speed import limit_blas_threads, resolve_batch_size
 from ._stack import (
     _RBMStackBase,
     auto_learning_rate,
@@ -83,6 +92,8 @@ class _BaseDBN(PlainStateMixin, FineTuningMixin, TransformerMixin, BaseEstimator
         "visible_units": [StrOptions(set(STACK_CLASSES) | {"auto"})],
         "learn_variance": ["boolean"],
         "pretrain": ["boolean"],
+        "semi_supervised": ["boolean"],
+        "stream_pretraining": ["boolean"],
         **FINE_TUNING_CONSTRAINTS,
         "dropout": [Interval(Real, 0, 1, closed="left")],
         "input_dropout": [Interval(Real, 0, 1, closed="left")],
@@ -123,6 +134,8 @@ class _BaseDBN(PlainStateMixin, FineTuningMixin, TransformerMixin, BaseEstimator
         validation_fraction=0.1,
         n_iter_no_change=10,
         warm_start=False,
+        semi_supervised=False,
+        stream_pretraining=True,
         random_state=None,
         verbose=0,
     ):
@@ -158,6 +171,8 @@ class _BaseDBN(PlainStateMixin, FineTuningMixin, TransformerMixin, BaseEstimator
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
         self.warm_start = warm_start
+        self.semi_supervised = semi_supervised
+        self.stream_pretraining = stream_pretraining
         self.random_state = random_state
         self.verbose = verbose
 
@@ -181,15 +196,24 @@ class _BaseDBN(PlainStateMixin, FineTuningMixin, TransformerMixin, BaseEstimator
         first = not (hasattr(self, "_network") and (incremental or self.warm_start))
         built = not first
         try:
-            X, y = self._validate_training_data(X, y, reset=first)
+            X, y, labelled = self._validate_training_data(X, y, reset=first)
+            check_some_labelled(labelled, type(self).__name__, incremental)
             sample_weight = validate_sample_weight(sample_weight, X)
             rows = weighted_rows(sample_weight)
             if rows is not None:
                 # Rows of zero weight are ignored, as if they were not there.
                 X, y, sample_weight = X[rows], y[rows], sample_weight[rows]
+                labelled = None if labelled is None else labelled[rows]
             if first:
                 set_input_scaling(self, X, self.visible_units, sample_weight)
             X = scale_input(self, X)
+            # Unlabelled rows (X_u) are pre-trained on and pseudo-labelled;
+            # only the labelled ones reach the supervised loss and the score.
+            (X, y, sample_weight), (X_u, w_u) = split_labelled(
+                labelled, X, y, sample_weight
+            )
+            if isinstance(self, ClassifierMixin) and self.semi_supervised:
+                check_marker_use(self, y, labelled, classes, first)
             Y = self._encode_targets(
                 y,
                 X.dtype,
@@ -205,21 +229,34 @@ class _BaseDBN(PlainStateMixin, FineTuningMixin, TransformerMixin, BaseEstimator
                 X, Y, y, incremental, sample_weight
             )
             if first:
+                X_pre, w_pre = add_rows(X_train, w_train, X_u, w_u)
                 pretrained = self._initialize_network(
-                    X_train, Y_train.shape[1], X_val, rng, sample_weight=w_train
+                    X_pre, Y_train.shape[1], X_val, rng, sample_weight=w_pre
                 )
                 built = True
                 pretrained = self._fit_generative_layer(
                     X_train, Y_train, train=pretrained, sample_weight=w_train
                 )
+            elif incremental:
+                self._continue_pretraining(*add_rows(X_train, w_train, X_u, w_u))
             if first or not incremental:
                 self._optimizer = self._make_optimizer()
             if first and not pretrained:
                 self._stop_after_interrupted_pretraining()
                 return self
+            if X_train.shape[0] == 0:
+                return self  # a partial_fit chunk without labels: pre-training only
             epochs = 1 if incremental else self.max_iter
             self._fine_tune(
-                X_train, Y_train, X_val, y_val, epochs, incremental, w_train, w_val
+                X_train,
+                Y_train,
+                X_val,
+                y_val,
+                epochs,
+                incremental,
+                w_train,
+                w_val,
+                pseudo_labeller=self._pseudo_labeller(X_u, w_u),
             )
         except KeyboardInterrupt:
             # Before the network exists, nothing usable was fitted.
@@ -229,13 +266,45 @@ class _BaseDBN(PlainStateMixin, FineTuningMixin, TransformerMixin, BaseEstimator
             self._interrupted_outside_epochs()
         return self
 
+    def _continue_pretraining(self, X, sample_weight):
+        """``partial_fit`` after the first chunk: one more pre-training epoch.
+
+        Every layer of ``stack_`` makes one epoch over the chunk, labelled
+        rows and unlabelled alike (see ``BernoulliRBMStack.partial_fit``).
+        Until fine-tuning has begun (no labelled row seen yet, ``t_ == 0``),
+        the network's hidden layers follow the stack: a stream of unlabelled
+        chunks pre-trains the network that the first labelled chunk then
+        fine-tunes.
+        """
+        if not self.stream_pretraining or self.stack_ is None or X.shape[0] == 0:
+            return
+        self.stack_.partial_fit(X, sample_weight=sample_weight)
+        if self.t_ == 0:
+            network = self._network
+            for index, layer in enumerate(self.stack_.layers_):
+                weights = getattr(layer, "input_weights", layer.weights)
+                network.weights[index][...] = weights
+                network.biases[index][...] = layer.hidden_bias
+
+    def _pseudo_labeller(self, X_u, sample_weight):
+        """What gives the unlabelled rows a say in fine-tuning, or None.
+
+        The regressor has nothing: its own predictions as targets would have
+        no gradient. See ``DBNClassifier._pseudo_labeller``.
+        """
+        return None
+
     def _validate_training_data(self, X, y, reset):
         dtype = [np.float64, np.float32]
         if not reset:
             dtype = self._network.weights[0].dtype
         check_numeric_columns(X, type(self).__name__)
+        labelled = None
         if isinstance(self, ClassifierMixin):
             check_labels_present(y)
+        elif self.semi_supervised:
+            # NaN marks the unlabelled rows: filled, so that y validates.
+            labelled, y = regressor_labelled_rows(y)
         X, y = validate_data(
             self,
             X,
@@ -249,7 +318,7 @@ class _BaseDBN(PlainStateMixin, FineTuningMixin, TransformerMixin, BaseEstimator
         if sp.issparse(X):
             X = X.tocsr()
         check_magnitude(X, type(self).__name__)
-        return X, y
+        return X, y, labelled
 
     def _split_early_stopping(self, X, Y, y, incremental, sample_weight=None):
         """``X, Y, X_val, y_val`` and the weights of the training and held-out rows."""
@@ -322,7 +391,16 @@ class _BaseDBN(PlainStateMixin, FineTuningMixin, TransformerMixin, BaseEstimator
         return activations
 
     def _fine_tune(
-        self, X, Y, X_val, y_val, epochs, incremental, sample_weight=None, w_val=None
+        self,
+        X,
+        Y,
+        X_val,
+        y_val,
+        epochs,
+        incremental,
+        sample_weight=None,
+        w_val=None,
+        pseudo_labeller=None,
     ):
         network, optimizer = self._network, self._optimizer
         if self.solver == "lbfgs":
@@ -340,15 +418,21 @@ class _BaseDBN(PlainStateMixin, FineTuningMixin, TransformerMixin, BaseEstimator
             dropout = None
 
         def step(rows):
+            X_batch, Y_batch = X[rows], Y[rows]
+            w_batch = None if sample_weight is None else sample_weight[rows]
+            if pseudo_labeller is not None:
+                X_batch, Y_batch, w_batch = pseudo_labeller.extend(
+                    network, X_batch, Y_batch, w_batch
+                )
             # The L2 penalty rides on the optimiser's pass over the weights.
             loss = network.train_step(
-                X[rows],
-                Y[rows],
+                X_batch,
+                Y_batch,
                 optimizer,
                 alpha=self.alpha,
                 dropout=dropout,
                 rng=self._rng,
-                sample_weight=None if sample_weight is None else sample_weight[rows],
+                sample_weight=w_batch,
             )
             return loss, {}
 
@@ -587,6 +671,36 @@ class DBNClassifier(ClassifierMixin, UpDownMixin, _BaseDBN):
         pre-training ``batch_size``).
     updown_cd_steps : int, default=3
         Gibbs steps of CD-k in the top layer at each up-down step.
+    semi_supervised : bool, default=False
+        Read the label ``-1`` as "unlabelled", as ``sklearn.semi_supervised``
+        does: unlabelled rows take part in pre-training (which needs no
+        labels) and, with ``pseudo_label_weight``, in fine-tuning; only the
+        labelled rows reach the supervised loss, the early-stopping split and
+        its score, and ``classes_`` never holds -1. For string labels, pass
+        an object array with the integer -1 for the unlabelled rows (as
+        ``SelfTrainingClassifier`` asks). ``fit`` needs at least one labelled
+        row; a ``partial_fit`` chunk may have none (it then only pre-trains).
+        Off by default because -1 is an ordinary class otherwise (binary
+        labels in {-1, 1}).
+    pseudo_label_weight : float, default=0.0
+        With ``semi_supervised``, the weight of pseudo-labelled unlabelled
+        rows in fine-tuning (Lee 2013): each step adds a minibatch of
+        unlabelled rows, labelled with the network's own most probable class
+        where its probability reaches ``pseudo_label_threshold``, and
+        minimises the labelled rows' mean loss plus ``pseudo_label_weight``
+        times the mean loss over that minibatch. 0 (the default, the better
+        setting in our measurements, see the user guide) uses the unlabelled
+        rows in pre-training only. Ignored by ``solver="lbfgs"``.
+    pseudo_label_threshold : float, default=0.95
+        Lowest probability of the most probable class for an unlabelled row
+        to get a pseudo-label.
+    stream_pretraining : bool, default=True
+        Let each ``partial_fit`` call after the first also train the stack
+        one epoch on its chunk (see :meth:`partial_fit`), so that streamed
+        and unlabelled data are pre-trained on. ``False`` pre-trains on the
+        first chunk only, which saves that epoch's time when every chunk is
+        labelled and fine-tuning has begun: the stack's later updates no
+        longer reach the fine-tuned network.
     random_state : int, RandomState instance or None, default=None
         Seed of the pre-training, the weight initialisation, the minibatch
         order and the dropout masks: the same seed gives the same model on
@@ -682,6 +796,8 @@ class DBNClassifier(ClassifierMixin, UpDownMixin, _BaseDBN):
         "updown_epochs": [Interval(Integral, 0, None, closed="left")],
         "updown_learning_rate": [Interval(Real, 0, None, closed="neither")],
         "updown_cd_steps": [Interval(Integral, 1, None, closed="left")],
+        "pseudo_label_weight": [Interval(Real, 0, None, closed="left")],
+        "pseudo_label_threshold": [Interval(Real, 0, 1, closed="both")],
     }
 
     def __init__(
@@ -723,6 +839,10 @@ class DBNClassifier(ClassifierMixin, UpDownMixin, _BaseDBN):
         updown_epochs=0,
         updown_learning_rate=0.01,
         updown_cd_steps=3,
+        semi_supervised=False,
+        pseudo_label_weight=0.0,
+        pseudo_label_threshold=0.95,
+        stream_pretraining=True,
         random_state=None,
         verbose=0,
     ):
@@ -759,6 +879,8 @@ class DBNClassifier(ClassifierMixin, UpDownMixin, _BaseDBN):
             validation_fraction=validation_fraction,
             n_iter_no_change=n_iter_no_change,
             warm_start=warm_start,
+            semi_supervised=semi_supervised,
+            stream_pretraining=stream_pretraining,
             random_state=random_state,
             verbose=verbose,
         )
@@ -766,6 +888,32 @@ class DBNClassifier(ClassifierMixin, UpDownMixin, _BaseDBN):
         self.updown_epochs = updown_epochs
         self.updown_learning_rate = updown_learning_rate
         self.updown_cd_steps = updown_cd_steps
+        self.pseudo_label_weight = pseudo_label_weight
+        self.pseudo_label_threshold = pseudo_label_threshold
+
+    def _pseudo_labeller(self, X_u, sample_weight):
+        """Pseudo-labels for the unlabelled rows in fine-tuning, or None.
+
+        None when there are no unlabelled rows, with ``pseudo_label_weight=0``
+        and with ``solver="lbfgs"`` (whose full-batch loss has no
+        minibatches to add them to).
+        """
+        if (
+            X_u is None
+            or X_u.shape[0] == 0
+            or self.pseudo_label_weight == 0
+            or self.solver == "lbfgs"
+            or self._multilabel
+        ):
+            return None
+        return PseudoLabeller(
+            X_u,
+            sample_weight,
+            resolve_batch_size(self.batch_size, X_u.shape[0], "fine-tuning"),
+            self.pseudo_label_weight,
+            self.pseudo_label_threshold,
+            self._rng,
+        )
 
     def _fit_generative_layer(self, X, Y, train=True, sample_weight=None):
         """Train the joint RBM of top-level features and labels, if asked for.
@@ -777,6 +925,12 @@ class DBNClassifier(ClassifierMixin, UpDownMixin, _BaseDBN):
         self.generative_layer_ = self.updown_ = None
         if self.generative_layer_size is None or not train:
             return train
+        if X.shape[0] == 0:
+            raise ValueError(
+                "generative_layer_size needs labelled rows in the first fit or "
+                "partial_fit chunk: the joint RBM learns features with their "
+                "labels, and every row of this one is unlabelled (-1)."
+            )
         if self.stack_ is None:
             raise ValueError(
                 "generative_layer_size needs pre-training (pretrain=True): the "
@@ -889,7 +1043,8 @@ class DBNClassifier(ClassifierMixin, UpDownMixin, _BaseDBN):
             Training data, raw (see ``visible_units``).
         y : array-like of shape (n_samples,) or (n_samples, n_labels)
             Class labels, or a multilabel indicator matrix (one 0/1 column
-            per label).
+            per label). With ``semi_supervised=True``, -1 marks an
+            unlabelled row (1-D labels only).
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative weight of each sample, in pre-training (weighted
             RBM statistics) and fine-tuning (weighted loss, as
@@ -907,12 +1062,22 @@ class DBNClassifier(ClassifierMixin, UpDownMixin, _BaseDBN):
     @available_if(_BaseDBN._check_solver)
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, classes=None, sample_weight=None):
-        """One fine-tuning epoch over ``(X, y)``.
+        """One fine-tuning epoch over ``(X, y)``, and one of pre-training.
 
         The first call builds the network, pre-training the stack on this
-        first chunk when ``pretrain=True``; it needs ``classes``. It also
-        resolves ``visible_units="auto"`` and fits the input scaling on this
-        chunk; later chunks are scaled the same way.
+        first chunk (``n_epochs`` epochs) when ``pretrain=True``; it needs
+        ``classes``. It also resolves ``visible_units="auto"`` and fits the
+        input scaling on this chunk; later chunks are scaled the same way.
+        Each later call first trains every layer of ``stack_`` one more
+        epoch on the chunk (as ``BernoulliRBMStack.partial_fit``; not with
+        ``stream_pretraining=False``), then fine-tunes the network one epoch
+        on the chunk's labelled rows. With
+        ``semi_supervised=True``, rows labelled -1 are pre-trained on (and
+        pseudo-labelled, with ``pseudo_label_weight``) but not fine-tuned on,
+        and a chunk without labelled rows only pre-trains; until the first
+        labelled row arrives the network's hidden layers follow the stack,
+        so a stream of unlabelled chunks pre-trains the network that the
+        labelled chunks then fine-tune.
 
         Parameters
         ----------
@@ -949,12 +1114,14 @@ class DBNClassifier(ClassifierMixin, UpDownMixin, _BaseDBN):
         return "logistic" if getattr(self, "_multilabel", False) else "softmax"
 
     def _validate_training_data(self, X, y, reset):
-        X, y = super()._validate_training_data(X, y, reset)
+        X, y, _ = super()._validate_training_data(X, y, reset)
         if sp.issparse(y):
             y = y.toarray()
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
-        return X, y
+        if not self.semi_supervised:
+            return X, y, None
+        return X, y, classifier_labelled_rows(y)
 
     def _encode_targets(self, y, dtype, first, classes, incremental, sample_weight):
         check_classification_targets(y)
@@ -1009,7 +1176,8 @@ class DBNClassifier(ClassifierMixin, UpDownMixin, _BaseDBN):
                     f"y has labels not seen in the first fit: {unseen!r}; the "
                     f"classifier knows {self.classes_!r}."
                 )
-        indices = self._label_encoder.transform(y)
+        # (An empty chunk, all unlabelled, transforms to an empty float array.)
+        indices = self._label_encoder.transform(y).astype(np.intp, copy=False)
         Y = np.zeros((len(y), len(self.classes_)), dtype=dtype)
         Y[np.arange(len(y)), indices] = 1
         return Y
@@ -1237,6 +1405,23 @@ class DBNRegressor(RegressorMixin, _BaseDBN):
         divided by 5 instead.
     warm_start : bool, default=False
         Let ``fit`` continue fine-tuning the current network.
+    semi_supervised : bool, default=False
+        Read a ``NaN`` target as "unlabelled": rows whose targets are all
+        NaN take part in pre-training only; the target standardisation, the
+        loss and the early-stopping split and score use the labelled rows.
+        NaN rather than -1 (the classifiers' marker) because -1 is a valid
+        target value, and NaN is what numpy and pandas use for a missing
+        value; scikit-learn's regressors reject it, so nothing valid changes
+        meaning. A row with some targets NaN and others not is refused.
+        ``fit`` needs a labelled row, and so does the first ``partial_fit``
+        chunk (it fixes the standardisation); later chunks may have none.
+    stream_pretraining : bool, default=True
+        Let each ``partial_fit`` call after the first also train the stack
+        one epoch on its chunk (see :meth:`DBNClassifier.partial_fit`), so that streamed
+        and unlabelled data are pre-trained on. ``False`` pre-trains on the
+        first chunk only, which saves that epoch's time when every chunk is
+        labelled and fine-tuning has begun: the stack's later updates no
+        longer reach the fine-tuned network.
     random_state : int, RandomState instance or None, default=None
         Seed of everything random in the fit.
     verbose : int, default=0
@@ -1321,7 +1506,8 @@ class DBNRegressor(RegressorMixin, _BaseDBN):
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Training data, raw (see ``visible_units``).
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
-            Targets.
+            Targets; with ``semi_supervised=True``, NaN marks unlabelled
+            rows.
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative weight of each sample, in pre-training (weighted
             RBM statistics), in the targets' standardisation and in
@@ -1340,6 +1526,10 @@ class DBNRegressor(RegressorMixin, _BaseDBN):
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, sample_weight=None):
         """One fine-tuning epoch over ``(X, y)`` (the first call builds the network).
+
+        Later calls also train ``stack_`` one more epoch on the chunk, as
+        ``DBNClassifier.partial_fit`` does (with ``semi_supervised=True``,
+        its rows of NaN targets included).
 
         The first call also fixes the targets' standardisation, from this
         chunk's mean and standard deviation, resolves
@@ -1365,6 +1555,14 @@ class DBNRegressor(RegressorMixin, _BaseDBN):
     def _encode_targets(self, y, dtype, first, classes, incremental, sample_weight):
         Y = np.array(y, dtype=dtype)  # a copy: standardised in place below
         self._y_was_1d = Y.ndim == 1 if first else self._y_was_1d
+        if len(Y) == 0:  # a partial_fit chunk whose rows are all unlabelled
+            if first:
+                raise ValueError(
+                    "The first call to partial_fit needs labelled rows (targets "
+                    "that are not NaN): it fixes the targets' standardisation. "
+                    "Later chunks may be unlabelled."
+                )
+            return Y.reshape(0, self.n_outputs_)
         Y = Y.reshape(len(Y), -1)
         if first:
             self.n_outputs_ = Y.shape[1]
