@@ -37,6 +37,14 @@ from ._fine_tuning import (
     FineTuningMixin,
 )
 from ._network import ACTIVATIONS
+from ._prior import (
+    draw_codes,
+    expected_log_prior_bound,
+    fit_prior,
+    log_prior,
+    prior_log_partition,
+    sample_prior,
+)
 from ._scaling import (
     log_scale_correction,
     scale_input,
@@ -554,6 +562,19 @@ class DBNAutoencoder(
         ``kl_weight / kl_warmup_epochs`` to ``kl_weight`` (0: no warm-up).
         Those epochs count neither towards ``n_iter_no_change`` nor towards
         ``best_loss_``, since their loss is not comparable.
+    prior : {"gaussian", "rbm"}, default="gaussian"
+        Prior of a variational code. The network is always trained with
+        ``N(0, I)``; ``"rbm"`` then trains a Gaussian-Bernoulli RBM
+        (``prior_``) on codes drawn from the training data's posteriors,
+        so that it learns their aggregate distribution, and ``sample`` and
+        ``score_samples`` use it instead of ``N(0, I)``: the top-level RBM
+        of a deep belief net as the prior of the layer below.
+    prior_n_components : int, default=16
+        Binary hidden units of the RBM prior. Up to 20, its log partition
+        function and its samples are exact (``2**n`` states enumerated);
+        beyond, ``log Z`` is estimated by AIS and samples by Gibbs chains.
+    prior_n_epochs : int, default=50
+        Training epochs of the RBM prior (persistent CD-1).
     solver : {"adam", "sgd", "lbfgs"}, default="adam"
         Fine-tuning optimiser: Adam, SGD with Nesterov momentum ``momentum``,
         or L-BFGS-B (through ``scipy.optimize``, as scikit-learn's MLP), which
@@ -648,6 +669,14 @@ class DBNAutoencoder(
     kl_curve_ : list of float or None
         Mean KL term (unweighted, nats) of each epoch, for a variational
         code.
+    prior_ : RBMLayer or None
+        The RBM prior of the code (Gaussian visible units with learned
+        standard deviations, binary hidden units) with ``prior="rbm"``;
+        None otherwise.
+    prior_log_partition_ : float or None
+        Log partition function of ``prior_`` (exact up to 20 hidden units,
+        an AIS estimate beyond), so that ``log p(z) = -prior_.free_energy(z)
+        - prior_log_partition_``.
     validation_scores_ : list of float or None
         Held-out score after each epoch with ``early_stopping``.
     best_validation_score_ : float or None
@@ -728,6 +757,9 @@ class DBNAutoencoder(
         "variational": ["boolean"],
         "kl_weight": [Interval(Real, 0, None, closed="left")],
         "kl_warmup_epochs": [Interval(Integral, 0, None, closed="left")],
+        "prior": [StrOptions({"gaussian", "rbm"})],
+        "prior_n_components": [Interval(Integral, 1, None, closed="left")],
+        "prior_n_epochs": [Interval(Integral, 1, None, closed="left")],
         **FINE_TUNING_CONSTRAINTS,
     }
 
@@ -754,6 +786,9 @@ class DBNAutoencoder(
         variational=False,
         kl_weight=1.0,
         kl_warmup_epochs=10,
+        prior="gaussian",
+        prior_n_components=16,
+        prior_n_epochs=50,
         solver="adam",
         learning_rate_init=1e-3,
         fine_tuning_schedule="constant",
@@ -790,6 +825,9 @@ class DBNAutoencoder(
         self.variational = variational
         self.kl_weight = kl_weight
         self.kl_warmup_epochs = kl_warmup_epochs
+        self.prior = prior
+        self.prior_n_components = prior_n_components
+        self.prior_n_epochs = prior_n_epochs
         self.solver = solver
         self.learning_rate_init = learning_rate_init
         self.fine_tuning_schedule = fine_tuning_schedule
@@ -838,6 +876,11 @@ class DBNAutoencoder(
                 "its loss is an expectation over noise, which solver='lbfgs' "
                 "cannot minimise."
             )
+        if self.prior == "rbm" and not self.variational:
+            raise ValueError(
+                "prior='rbm' is the prior of a variational code: set "
+                "variational=True, or keep prior='gaussian'."
+            )
         built = not first
         try:
             X = self._validate_training_data(X, reset=first)
@@ -853,6 +896,7 @@ class DBNAutoencoder(
                 self._stop_after_interrupted_pretraining()
                 return self
             self._fine_tune(X_train, X_val)
+            self._fit_prior(X_train)
         except KeyboardInterrupt:
             # Before the network exists, nothing usable was fitted.
             if not built:
@@ -883,6 +927,7 @@ class DBNAutoencoder(
         """Reset the fitted state before a fresh (not warm-started) fit."""
         self._reset_fine_tuning(rng)
         self.kl_curve_ = [] if self.variational else None
+        self.prior_ = self.prior_log_partition_ = None
 
     def _split_early_stopping(self, X):
         if not self._early_stopping_used():
@@ -994,6 +1039,20 @@ class DBNAutoencoder(
         if self.variational:
             self.kl_curve_.extend(means["kl"] for means in history)
 
+    def _fit_prior(self, X):
+        """Train the RBM prior on codes drawn from the posteriors of ``X``."""
+        self.prior_ = self.prior_log_partition_ = None
+        if self.prior != "rbm":
+            return
+        mean, log_var = self._network.encode(X, return_log_var=True)
+        codes = draw_codes(mean, log_var, self._rng)
+        seed = int(self._rng.integers(np.iinfo(np.int32).max))
+        rng = np.random.default_rng(seed)
+        self.prior_ = fit_prior(
+            codes, self.prior_n_components, self.prior_n_epochs, rng, self.verbose
+        )
+        self.prior_log_partition_ = prior_log_partition(self.prior_, codes, seed)
+
     def _validation_score(self, X_val):
         if self.variational:
             return float(np.mean(self._elbo(X_val)))
@@ -1100,10 +1159,25 @@ class DBNAutoencoder(
         """
         return self._score(self._check_input(X))
 
-    def _elbo(self, X, n_draws=0, rng=None):
+    def _rbm_prior(self):
+        """The fitted RBM prior, or None for the standard normal one."""
+        return getattr(self, "prior_", None)
+
+    def _elbo(self, X, n_draws=0, rng=None, rbm_prior=False):
+        """The ELBO of each row; ``rbm_prior``: with the RBM prior, if fitted."""
         network = self._network
         mean, log_var = network.encode(X, return_log_var=True)
-        kl = gaussian_kl(mean, log_var)
+        prior = self._rbm_prior() if rbm_prior else None
+        if prior is None:
+            kl = gaussian_kl(mean, log_var)
+        else:
+            # -KL(q || p) = E_q[log p(z)] + H(q), the entropy in closed form.
+            entropy = 0.5 * (log_var.astype(np.float64) + 1.0 + 2 * _HALF_LOG_2PI)
+            kl = -entropy.sum(axis=1)
+            if n_draws == 0:
+                kl -= expected_log_prior_bound(
+                    prior, self.prior_log_partition_, mean, log_var
+                )
         # The log-Jacobian of the input scaling makes it a density of the input.
         constant = OUTPUTS[self.visible_units_][2] * X.shape[1]
         constant += log_scale_correction(self)
@@ -1114,8 +1188,11 @@ class DBNAutoencoder(
             log_lik = np.zeros(X.shape[0], dtype=np.float64)
             for _ in range(n_draws):
                 noise = rng.standard_normal(mean.shape, dtype=mean.dtype)
-                logits = network.decode_logits(mean + std * noise)
+                code = mean + std * noise
+                logits = network.decode_logits(code)
                 log_lik -= network.reconstruction_loss(logits, X)
+                if prior is not None:
+                    log_lik += log_prior(prior, self.prior_log_partition_, code)
             log_lik /= n_draws
         return log_lik - constant - kl
 
@@ -1130,7 +1207,16 @@ class DBNAutoencoder(
         default the expectation is approximated by the likelihood of the
         posterior mean, which is deterministic (the same sample always gets
         the same score); ``n_draws`` codes drawn from ``q`` give the
-        unbiased Monte-Carlo estimate instead. When the autoencoder scales
+        unbiased Monte-Carlo estimate instead.
+
+        With ``prior="rbm"`` the prior is the fitted RBM ``prior_``, ``log
+        p(z) = -F(z) - prior_log_partition_``, and the bound is
+        ``E_q[log p(x | z)] + E_q[log p(z)] + H(q)``, with the entropy ``H``
+        of the posterior in closed form. By default ``E_q[log p(z)]`` is
+        replaced by a lower bound, exact but for the softplus terms of
+        ``-F``, taken at the posterior mean (Jensen's inequality: they are
+        convex in ``z``); ``n_draws`` estimates it on the same draws as the
+        likelihood. When the autoencoder scales
         its input (``visible_units="auto"``), ``sum(log(input_scale_))`` is
         subtracted, so that it bounds the log-density of the unscaled input.
 
@@ -1158,11 +1244,17 @@ class DBNAutoencoder(
         if n_draws:
             seed = check_random_state(random_state).randint(np.iinfo(np.int32).max)
             rng = np.random.default_rng(seed)
-        return self._elbo(X, int(n_draws), rng)
+        return self._elbo(X, int(n_draws), rng, rbm_prior=True)
 
     @available_if(_is_variational)
-    def sample(self, n_samples=1, random_state=None):
-        """Generate data: codes drawn from the prior ``N(0, I)``, then decoded.
+    def sample(self, n_samples=1, random_state=None, *, n_steps=1000):
+        """Generate data: codes drawn from the prior, then decoded.
+
+        The prior is ``N(0, I)``, or with ``prior="rbm"`` the fitted RBM
+        ``prior_``: with up to 20 hidden units its samples are exact (a
+        hidden state drawn from its marginal, all ``2**n`` states
+        enumerated, then a code from ``p(z | h)``); larger RBMs run one
+        Gibbs chain of ``n_steps`` steps per sample.
 
         Only for ``variational=True``.
 
@@ -1172,6 +1264,9 @@ class DBNAutoencoder(
             Number of samples.
         random_state : int, RandomState instance or None, default=None
             Seed of the codes.
+        n_steps : int, default=1000
+            Gibbs steps of each chain, for an RBM prior with more than 20
+            hidden units (ignored otherwise).
 
         Returns
         -------
@@ -1185,7 +1280,13 @@ class DBNAutoencoder(
         seed = check_random_state(random_state).randint(np.iinfo(np.int32).max)
         rng = np.random.default_rng(seed)
         network = self._network
-        codes = rng.standard_normal((n_samples, network.n_components))
+        prior = self._rbm_prior()
+        if prior is None:
+            codes = rng.standard_normal((n_samples, network.n_components))
+        else:
+            if not isinstance(n_steps, Integral) or n_steps < 0:
+                raise ValueError(f"n_steps must be an integer >= 0, got {n_steps!r}.")
+            codes = sample_prior(prior, n_samples, rng, int(n_steps))
         return unscale_output(self, network.decode(codes.astype(network.dtype)))
 
     def __sklearn_tags__(self):

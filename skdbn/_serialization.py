@@ -479,6 +479,8 @@ REBUILT_CLASSES = {
             "stack_": optional(instance_of(*_STACKS)),
             "_network": optional(instance_of("skdbn._autoencoder:AutoencoderNetwork")),
             "_optimizer": optional(instance_of(*_OPTIMIZERS)),
+            "prior_": optional(instance_of(_LAYER)),
+            "prior_log_partition_": optional(REAL),
             "_rng": GENERATOR,
         },
         "partial": True,
