@@ -38,9 +38,13 @@ from ._fine_tuning import (
 )
 from ._network import ACTIVATIONS
 from ._prior import (
+    LAPLACE_SCALE,
+    active_code_fraction,
     draw_codes,
     expected_log_prior_bound,
     fit_prior,
+    laplace_kl,
+    laplace_kl_gradients,
     log_prior,
     prior_log_partition,
     sample_prior,
@@ -112,6 +116,14 @@ def gaussian_kl_gradients(mean, log_var):
     """Gradients of :func:`gaussian_kl` (of each row) w.r.t. its two inputs."""
     return mean.copy(), 0.5 * np.expm1(log_var)
 
+
+#: The KL term of a variational code, and its gradients, for each prior the
+#: network is trained with (an RBM prior is fitted after training with the
+#: standard normal one).
+KL_TERMS = {
+    "gaussian": (gaussian_kl, gaussian_kl_gradients),
+    "laplace": (laplace_kl, laplace_kl_gradients),
+}
 
 #: The decoder's output for each type of visible units: its activation, the
 #: loss of a row (a function of the output layer's *input* and the data) and
@@ -336,7 +348,9 @@ class AutoencoderNetwork:
 
     # ------------------------------------------------------ training maths
 
-    def loss_and_gradients(self, X, *, kl_weight=1.0, alpha=0.0, noise=None):
+    def loss_and_gradients(
+        self, X, *, kl_weight=1.0, alpha=0.0, noise=None, prior="gaussian"
+    ):
         """Mean loss of the minibatch ``X`` and its gradients.
 
         The loss is the mean over rows of the reconstruction loss (binary
@@ -357,6 +371,9 @@ class AutoencoderNetwork:
             Standard normal draws ``eps`` of the reparameterisation
             ``code = mean + exp(log_var / 2) * eps``; required for a
             variational code, ignored otherwise.
+        prior : {"gaussian", "laplace"}, default="gaussian"
+            The prior of the KL term (a key of ``KL_TERMS``): ``N(0, I)``,
+            or the sparsity-inducing Laplace prior of unit variance.
 
         Returns
         -------
@@ -382,7 +399,8 @@ class AutoencoderNetwork:
             log_var = self._log_var(A)
             std = np.exp(0.5 * log_var)
             code = mean + std * noise
-            kl_rows = gaussian_kl(mean, log_var)
+            kl_function, kl_gradients = KL_TERMS[prior]
+            kl_rows = kl_function(mean, log_var)
             kl = float(kl_rows.mean(dtype=np.float64))
         else:
             code = self._layer(n_code - 1, A)
@@ -418,7 +436,7 @@ class AutoencoderNetwork:
         grads_extra = []
         A = acts[n_code - 1]
         if self.variational:
-            kl_mean, kl_log_var = gaussian_kl_gradients(mean, log_var)
+            kl_mean, kl_log_var = kl_gradients(mean, log_var)
             scale = kl_weight / n
             delta_log_var = delta * noise
             delta_log_var *= 0.5 * std
@@ -562,13 +580,18 @@ class DBNAutoencoder(
         ``kl_weight / kl_warmup_epochs`` to ``kl_weight`` (0: no warm-up).
         Those epochs count neither towards ``n_iter_no_change`` nor towards
         ``best_loss_``, since their loss is not comparable.
-    prior : {"gaussian", "rbm"}, default="gaussian"
-        Prior of a variational code. The network is always trained with
-        ``N(0, I)``; ``"rbm"`` then trains a Gaussian-Bernoulli RBM
-        (``prior_``) on codes drawn from the training data's posteriors,
-        so that it learns their aggregate distribution, and ``sample`` and
-        ``score_samples`` use it instead of ``N(0, I)``: the top-level RBM
-        of a deep belief net as the prior of the layer below.
+    prior : {"gaussian", "laplace", "rbm"}, default="gaussian"
+        Prior of a variational code. ``"gaussian"`` is ``N(0, I)``.
+        ``"laplace"`` is the sparsity-inducing Laplace prior
+        ``prod_j exp(-sqrt(2) |z_j|) / sqrt(2)`` (unit variance, as
+        ``N(0, I)``), whose KL term is in closed form and pulls the
+        posterior means to exactly 0 like an L1 penalty: a sparse code.
+        ``"rbm"`` trains the network with ``N(0, I)``, then a
+        Gaussian-Bernoulli RBM (``prior_``) on codes drawn from the training
+        data's posteriors, so that it learns their aggregate distribution;
+        ``sample`` and ``score_samples`` then use it instead of ``N(0, I)``:
+        the top-level RBM of a deep belief net as the prior of the layer
+        below.
     prior_n_components : int, default=16
         Binary hidden units of the RBM prior. Up to 20, its log partition
         function and its samples are exact (``2**n`` states enumerated);
@@ -673,6 +696,11 @@ class DBNAutoencoder(
         The RBM prior of the code (Gaussian visible units with learned
         standard deviations, binary hidden units) with ``prior="rbm"``;
         None otherwise.
+    active_code_fraction_ : float or None
+        For a variational code, the fraction of code units that are active:
+        whose posterior mean varies over the training data with a variance
+        above 0.01 (Burda, Grosse & Salakhutdinov 2016). The others have
+        collapsed to the prior and carry no information. None otherwise.
     prior_log_partition_ : float or None
         Log partition function of ``prior_`` (exact up to 20 hidden units,
         an AIS estimate beyond), so that ``log p(z) = -prior_.free_energy(z)
@@ -743,6 +771,7 @@ class DBNAutoencoder(
         "_rng",
         "_pretrain_seed",
         "_no_improvement_count",
+        "_training_prior",
     )
 
     _parameter_constraints = {
@@ -757,7 +786,7 @@ class DBNAutoencoder(
         "variational": ["boolean"],
         "kl_weight": [Interval(Real, 0, None, closed="left")],
         "kl_warmup_epochs": [Interval(Integral, 0, None, closed="left")],
-        "prior": [StrOptions({"gaussian", "rbm"})],
+        "prior": [StrOptions({"gaussian", "laplace", "rbm"})],
         "prior_n_components": [Interval(Integral, 1, None, closed="left")],
         "prior_n_epochs": [Interval(Integral, 1, None, closed="left")],
         **FINE_TUNING_CONSTRAINTS,
@@ -876,9 +905,9 @@ class DBNAutoencoder(
                 "its loss is an expectation over noise, which solver='lbfgs' "
                 "cannot minimise."
             )
-        if self.prior == "rbm" and not self.variational:
+        if self.prior != "gaussian" and not self.variational:
             raise ValueError(
-                "prior='rbm' is the prior of a variational code: set "
+                f"prior={self.prior!r} is the prior of a variational code: set "
                 "variational=True, or keep prior='gaussian'."
             )
         built = not first
@@ -888,6 +917,7 @@ class DBNAutoencoder(
             if first:
                 self._initialize(rng)
             X_train, X_val = self._split_early_stopping(X)
+            self._training_prior = "laplace" if self.prior == "laplace" else "gaussian"
             if first:
                 pretrained = self._initialize_network(X_train, X_val)
                 built = True
@@ -897,6 +927,11 @@ class DBNAutoencoder(
                 return self
             self._fine_tune(X_train, X_val)
             self._fit_prior(X_train)
+            self.active_code_fraction_ = (
+                active_code_fraction(self._network.encode(X_train))
+                if self.variational
+                else None
+            )
         except KeyboardInterrupt:
             # Before the network exists, nothing usable was fitted.
             if not built:
@@ -928,6 +963,7 @@ class DBNAutoencoder(
         self._reset_fine_tuning(rng)
         self.kl_curve_ = [] if self.variational else None
         self.prior_ = self.prior_log_partition_ = None
+        self.active_code_fraction_ = None
 
     def _split_early_stopping(self, X):
         if not self._early_stopping_used():
@@ -1009,7 +1045,11 @@ class DBNAutoencoder(
                     out=noise_buffer[: len(rows)], dtype=network.dtype
                 )
             loss, parts, grads = network.loss_and_gradients(
-                X[rows], kl_weight=kl_weight, alpha=self.alpha, noise=noise
+                X[rows],
+                kl_weight=kl_weight,
+                alpha=self.alpha,
+                noise=noise,
+                prior=self._training_prior,
             )
             optimizer.update(network.parameters, grads)
             return loss, {"kl": parts["kl"]}
@@ -1159,6 +1199,10 @@ class DBNAutoencoder(
         """
         return self._score(self._check_input(X))
 
+    def _code_prior(self):
+        """The prior the network was trained with: "gaussian" or "laplace"."""
+        return getattr(self, "_training_prior", "gaussian")
+
     def _rbm_prior(self):
         """The fitted RBM prior, or None for the standard normal one."""
         return getattr(self, "prior_", None)
@@ -1169,7 +1213,7 @@ class DBNAutoencoder(
         mean, log_var = network.encode(X, return_log_var=True)
         prior = self._rbm_prior() if rbm_prior else None
         if prior is None:
-            kl = gaussian_kl(mean, log_var)
+            kl = KL_TERMS[self._code_prior()][0](mean, log_var)
         else:
             # -KL(q || p) = E_q[log p(z)] + H(q), the entropy in closed form.
             entropy = 0.5 * (log_var.astype(np.float64) + 1.0 + 2 * _HALF_LOG_2PI)
@@ -1281,8 +1325,11 @@ class DBNAutoencoder(
         rng = np.random.default_rng(seed)
         network = self._network
         prior = self._rbm_prior()
-        if prior is None:
-            codes = rng.standard_normal((n_samples, network.n_components))
+        shape = (n_samples, network.n_components)
+        if prior is None and self._code_prior() == "laplace":
+            codes = rng.laplace(0.0, LAPLACE_SCALE, shape)
+        elif prior is None:
+            codes = rng.standard_normal(shape)
         else:
             if not isinstance(n_steps, Integral) or n_steps < 0:
                 raise ValueError(f"n_steps must be an integer >= 0, got {n_steps!r}.")

@@ -23,7 +23,7 @@ layer (``prior_``) and its log partition function.
 """
 
 import numpy as np
-from scipy.special import logsumexp
+from scipy.special import erf, logsumexp
 
 from ._rbm import RBMLayer, initial_layer
 from ._training import RBMTrainer, TrainingSettings
@@ -42,6 +42,14 @@ PRIOR_BATCH_SIZE = 100
 #: AIS settings for prior RBMs too large to enumerate.
 AIS_RUNS = 100
 AIS_BETAS = 10000
+
+#: Scale ``b`` of the Laplace prior ``prod_j exp(-|z_j| / b) / (2 b)``: unit
+#: variance (``2 b**2 = 1``), as the standard normal prior it replaces.
+LAPLACE_SCALE = float(np.sqrt(0.5))
+
+#: A code unit is active when the variance of its posterior mean over the
+#: training data exceeds this (Burda, Grosse & Salakhutdinov 2016).
+ACTIVITY_THRESHOLD = 0.01
 
 #: Hidden states handled at once when enumerating (bounds the memory).
 _CHUNK_STATES = 2**14
@@ -203,3 +211,58 @@ def _gibbs_samples(layer, n_samples, rng, n_steps):
         hidden = layer.sample_hidden(visible, rng)
         visible = layer.sample_visible(hidden, rng)
     return visible
+
+
+# -- The Laplace prior: a sparse code --------------------------------------------
+
+_SQRT_2_OVER_PI = float(np.sqrt(2.0 / np.pi))
+_LOG_2PI_E = float(np.log(2.0 * np.pi) + 1.0)
+
+
+def _folded_normal_terms(mean, log_var):
+    std = np.exp(0.5 * log_var)
+    with np.errstate(over="ignore", under="ignore"):
+        density = _SQRT_2_OVER_PI * np.exp(-0.5 * np.square(mean) / np.square(std))
+    return std, density, erf(mean / (std * np.sqrt(2.0)))
+
+
+def laplace_kl(mean, log_var):
+    """KL divergence of ``N(mean, exp(log_var))`` from the Laplace prior, per row.
+
+    The prior is ``prod_j exp(-|z_j| / b) / (2 b)`` with ``b =
+    LAPLACE_SCALE``. ``KL = -H(q) - E_q[log p(z)]`` is in closed form:
+    ``sum_j log(2 b) + E|z_j| / b - (log(2 pi e) + log_var_j) / 2``, where
+    ``E|z| = s sqrt(2 / pi) exp(-m**2 / (2 s**2)) + m erf(m / (s sqrt 2))``
+    is the mean of a folded normal.
+    """
+    std, density, erf_term = _folded_normal_terms(mean, log_var)
+    expected_abs = std * density + mean * erf_term
+    b = LAPLACE_SCALE
+    terms = np.log(2.0 * b) + expected_abs / b - 0.5 * (log_var + _LOG_2PI_E)
+    return terms.sum(axis=1)
+
+
+def laplace_kl_gradients(mean, log_var):
+    """Gradients of :func:`laplace_kl` (of each row) w.r.t. its two inputs.
+
+    ``d E|z| / d m = erf(m / (s sqrt 2))`` and ``d E|z| / d s = sqrt(2 / pi)
+    exp(-m**2 / (2 s**2))``, with ``d s / d log_var = s / 2``.
+    """
+    std, density, erf_term = _folded_normal_terms(mean, log_var)
+    b = LAPLACE_SCALE
+    grad_mean = erf_term / b
+    grad_log_var = density * std / (2.0 * b) - 0.5
+    return grad_mean.astype(mean.dtype, copy=False), grad_log_var.astype(
+        mean.dtype, copy=False
+    )
+
+
+def active_code_fraction(mean):
+    """Fraction of code units whose posterior mean varies over the data.
+
+    A unit is active when the variance of its mean over the rows of
+    ``mean`` exceeds ``ACTIVITY_THRESHOLD``; an inactive one says the same
+    for every input (its posterior has collapsed to the prior).
+    """
+    variance = np.var(np.asarray(mean, dtype=np.float64), axis=0)
+    return float(np.mean(variance > ACTIVITY_THRESHOLD))

@@ -481,6 +481,8 @@ REBUILT_CLASSES = {
             "_optimizer": optional(instance_of(*_OPTIMIZERS)),
             "prior_": optional(instance_of(_LAYER)),
             "prior_log_partition_": optional(REAL),
+            "active_code_fraction_": optional(REAL),
+            "_training_prior": STRING,
             "_rng": GENERATOR,
         },
         "partial": True,

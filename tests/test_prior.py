@@ -244,3 +244,85 @@ def test_float32_prior(small):
     assert ae.prior_.weights.dtype == np.float32
     assert ae.sample(3, random_state=0).dtype == np.float32
     assert np.isfinite(ae.score_samples(small[:4])).all()
+
+
+# ------------------------------------------------- the Laplace prior (sparse)
+
+
+def test_laplace_kl_matches_numeric_integration():
+    from scipy.integrate import quad
+
+    from skdbn._prior import LAPLACE_SCALE, laplace_kl
+
+    b = LAPLACE_SCALE
+    for m, log_var in [(0.0, 0.0), (1.3, -2.0), (-0.4, 1.0), (3.0, -6.0)]:
+        s = np.exp(0.5 * log_var)
+
+        def integrand(z, m=m, s=s):
+            log_q = norm.logpdf(z, m, s)
+            return np.exp(log_q) * (log_q - (-np.abs(z) / b - np.log(2 * b)))
+
+        numeric = quad(integrand, m - 12 * s, m + 12 * s, points=[0.0], limit=200)[0]
+        value = laplace_kl(np.array([[m]]), np.array([[log_var]]))[0]
+        assert value == pytest.approx(numeric, abs=1e-7)
+
+
+def test_laplace_loss_gradients_match_finite_differences():
+    from skdbn._autoencoder import AutoencoderNetwork
+
+    rng = np.random.default_rng(0)
+    net = AutoencoderNetwork.initialize(
+        [6, 5, 3], ("logistic", "identity"), "bernoulli", rng, np.float64, True
+    )
+    net.log_var_weights[...] = 0.3 * rng.standard_normal(net.log_var_weights.shape)
+    net.log_var_bias[...] = 0.2 * rng.standard_normal(3)
+    X = rng.random((7, 6))
+    kwargs = dict(
+        kl_weight=0.7, alpha=0.1, noise=rng.standard_normal((7, 3)), prior="laplace"
+    )
+    loss, parts, grads = net.loss_and_gradients(X, **kwargs)
+    gaussian = net.loss_and_gradients(X, **{**kwargs, "prior": "gaussian"})
+    assert parts["kl"] != gaussian[1]["kl"]
+    for param, grad in zip(net.parameters, grads, strict=True):
+        numeric = np.empty_like(param)
+        for index in np.ndindex(param.shape):
+            saved = param[index]
+            param[index] = saved + 1e-6
+            plus = net.loss_and_gradients(X, **kwargs)[0]
+            param[index] = saved - 1e-6
+            minus = net.loss_and_gradients(X, **kwargs)[0]
+            param[index] = saved
+            numeric[index] = (plus - minus) / 2e-6
+        np.testing.assert_allclose(grad, numeric, rtol=1e-5, atol=1e-8)
+
+
+def test_active_code_fraction_by_hand():
+    from skdbn._prior import active_code_fraction
+
+    mean = np.column_stack(
+        [np.linspace(-1, 1, 50), np.full(50, 0.3), 0.05 * np.ones(50)]
+    )
+    mean[::2, 2] = -0.05  # variance 0.0025: inactive
+    assert active_code_fraction(mean) == pytest.approx(1 / 3)
+
+
+def test_laplace_prior_estimator(small):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        sparse = _vae(prior="laplace", hidden_layer_sizes=(16, 6)).fit(small)
+        dense = _vae(prior="gaussian", hidden_layer_sizes=(16, 6)).fit(small)
+    assert sparse.prior_ is None
+    assert 0 <= sparse.active_code_fraction_ <= 1
+    assert 0 <= dense.active_code_fraction_ <= 1
+    # Same seed, different prior: a different network and ELBO.
+    assert not np.allclose(sparse.transform(small), dense.transform(small))
+    elbo = sparse.score_samples(small)
+    assert np.isfinite(elbo).all()
+    X = sparse.sample(5, random_state=0)
+    assert X.shape == (5, 64) and np.all((X >= 0) & (X <= 1))
+    with pytest.raises(ValueError, match="prior='laplace'"):
+        _vae(prior="laplace", variational=False).fit(small)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        plain = _vae(prior="gaussian", variational=False, max_iter=2).fit(small)
+    assert plain.active_code_fraction_ is None
