@@ -56,6 +56,7 @@ from ._scaling import (
     unscale_output,
 )
 from ._serialization import PlainStateMixin
+from ._sparsity import fine_tuning_sparsity, sparsity_penalty
 from ._speed import limit_blas_threads, resolve_batch_size
 from ._stack import _RBMStackBase, forget_fit
 from ._units import UNIT_TYPES, DataRangeWarning, get_unit_type
@@ -349,7 +350,14 @@ class AutoencoderNetwork:
     # ------------------------------------------------------ training maths
 
     def loss_and_gradients(
-        self, X, *, kl_weight=1.0, alpha=0.0, noise=None, prior="gaussian"
+        self,
+        X,
+        *,
+        kl_weight=1.0,
+        alpha=0.0,
+        noise=None,
+        prior="gaussian",
+        sparsity=None,
     ):
         """Mean loss of the minibatch ``X`` and its gradients.
 
@@ -374,6 +382,11 @@ class AutoencoderNetwork:
         prior : {"gaussian", "laplace"}, default="gaussian"
             The prior of the KL term (a key of ``KL_TERMS``): ``N(0, I)``,
             or the sparsity-inducing Laplace prior of unit variance.
+        sparsity : list of (float, float) or None, default=None
+            ``(target, cost)`` for each encoder layer (None for a layer left
+            alone): the sparsity penalty of ``skdbn._sparsity`` on its mean
+            activation over the minibatch, added to the loss (except on a
+            variational code layer).
 
         Returns
         -------
@@ -405,6 +418,15 @@ class AutoencoderNetwork:
         else:
             code = self._layer(n_code - 1, A)
         acts.append(code)
+        sparsity_grads = [None] * n_code
+        sparsity_loss = 0.0
+        for i, term in enumerate(sparsity or ()):
+            # (A variational code layer is Gaussian: never penalised.)
+            if term is not None and not (self.variational and i == n_code - 1):
+                penalty, sparsity_grads[i] = sparsity_penalty(
+                    acts[i + 1], *term, 1.0 / n
+                )
+                sparsity_loss += penalty
         for i in range(n_code, n_layers - 1):
             acts.append(self._layer(i, acts[-1]))
         logits = self._layer(n_layers - 1, acts[-1])
@@ -414,7 +436,7 @@ class AutoencoderNetwork:
         if alpha:
             penalty = 0.5 * alpha * sum(float(np.vdot(W, W)) for W in self.penalised)
             penalty /= n
-        loss = reconstruction + kl_weight * kl + penalty
+        loss = reconstruction + kl_weight * kl + penalty + sparsity_loss
 
         # Backward pass: d(mean loss)/d(output layer input) = (output - x) / n.
         if self.visible_units == "bernoulli":
@@ -447,6 +469,8 @@ class AutoencoderNetwork:
                 delta_log_var.sum(axis=0),
             ]
         else:
+            if sparsity_grads[n_code - 1] is not None:
+                delta += sparsity_grads[n_code - 1]
             delta = ACTIVATIONS[self.activations[n_code - 1]].derivative(
                 acts[n_code], delta
             )
@@ -458,6 +482,8 @@ class AutoencoderNetwork:
             below = delta @ self.weights[i].T
             if self.variational and i == n_code - 1:
                 below += delta_log_var @ self.log_var_weights.T
+            if sparsity_grads[i - 1] is not None:
+                below += sparsity_grads[i - 1]
             delta = ACTIVATIONS[self.activations[i - 1]].derivative(acts[i], below)
         if alpha:
             penalised_grads = grad_weights + grads_extra[:1]
@@ -560,6 +586,11 @@ class DBNAutoencoder(
         Target mean activation of the hidden units during pre-training.
     sparsity_cost : float or sequence of float, default=0.0
         Strength of the pre-training sparsity penalty (0 turns it off).
+    fine_tuning_sparsity_cost : float, default=0.0
+        Keep the sparsity target during fine-tuning: adds this times
+        ``sum_j KL(sparsity_target || q_j)`` to the loss for every logistic
+        layer of the encoder, where ``q_j`` is unit ``j``'s mean activation
+        over the minibatch (0 turns it off).
     learn_variance : bool, default=False
         With ``visible_units="gaussian"``, learn each feature's standard
         deviation during pre-training; the unrolled decoder then starts from
@@ -787,6 +818,7 @@ class DBNAutoencoder(
         "kl_weight": [Interval(Real, 0, None, closed="left")],
         "kl_warmup_epochs": [Interval(Integral, 0, None, closed="left")],
         "prior": [StrOptions({"gaussian", "laplace", "rbm"})],
+        "fine_tuning_sparsity_cost": [Interval(Real, 0, None, closed="left")],
         "prior_n_components": [Interval(Integral, 1, None, closed="left")],
         "prior_n_epochs": [Interval(Integral, 1, None, closed="left")],
         **FINE_TUNING_CONSTRAINTS,
@@ -810,6 +842,7 @@ class DBNAutoencoder(
         weight_decay=2e-4,
         sparsity_target=0.1,
         sparsity_cost=0.0,
+        fine_tuning_sparsity_cost=0.0,
         learn_variance=False,
         pretrain=True,
         variational=False,
@@ -849,6 +882,7 @@ class DBNAutoencoder(
         self.weight_decay = weight_decay
         self.sparsity_target = sparsity_target
         self.sparsity_cost = sparsity_cost
+        self.fine_tuning_sparsity_cost = fine_tuning_sparsity_cost
         self.learn_variance = learn_variance
         self.pretrain = pretrain
         self.variational = variational
@@ -1022,10 +1056,15 @@ class DBNAutoencoder(
 
     def _fine_tune(self, X, X_val):
         network, optimizer = self._network, self._optimizer
+        sparsity = fine_tuning_sparsity(
+            self, network.activations[: network.n_code_layer]
+        )
         if self.solver == "lbfgs":
 
             def loss_and_gradients():
-                loss, _, grads = network.loss_and_gradients(X, alpha=self.alpha)
+                loss, _, grads = network.loss_and_gradients(
+                    X, alpha=self.alpha, sparsity=sparsity
+                )
                 return loss, grads
 
             self._run_lbfgs(X.shape[0], network.parameters, loss_and_gradients)
@@ -1050,6 +1089,7 @@ class DBNAutoencoder(
                 alpha=self.alpha,
                 noise=noise,
                 prior=self._training_prior,
+                sparsity=sparsity,
             )
             optimizer.update(network.parameters, grads)
             return loss, {"kl": parts["kl"]}
