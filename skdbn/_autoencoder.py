@@ -723,15 +723,15 @@ class DBNAutoencoder(
     kl_curve_ : list of float or None
         Mean KL term (unweighted, nats) of each epoch, for a variational
         code.
-    prior_ : RBMLayer or None
-        The RBM prior of the code (Gaussian visible units with learned
-        standard deviations, binary hidden units) with ``prior="rbm"``;
-        None otherwise.
     active_code_fraction_ : float or None
         For a variational code, the fraction of code units that are active:
         whose posterior mean varies over the training data with a variance
         above 0.01 (Burda, Grosse & Salakhutdinov 2016). The others have
         collapsed to the prior and carry no information. None otherwise.
+    prior_ : RBMLayer or None
+        The RBM prior of the code (Gaussian visible units with learned
+        standard deviations, binary hidden units) with ``prior="rbm"``;
+        None otherwise.
     prior_log_partition_ : float or None
         Log partition function of ``prior_`` (exact up to 20 hidden units,
         an AIS estimate beyond), so that ``log p(z) = -prior_.free_energy(z)
