@@ -178,6 +178,12 @@ def test_standard_normal_rbm_prior_gives_the_gaussian_elbo(vae, small):
             p[...] = 0
         vae.prior_log_partition_ = prior_log_partition(layer)
         np.testing.assert_allclose(vae.score_samples(small), gaussian_elbo)
+        # The Monte-Carlo estimate of E_q[log p(z)] on the likelihood's own
+        # draws agrees with the closed-form KL, within its sampling error.
+        X = small[:5]
+        mc = vae.score_samples(X, n_draws=2000, random_state=0)
+        exact_kl = _without_prior(vae).score_samples(X, n_draws=2000, random_state=0)
+        np.testing.assert_allclose(mc, exact_kl, atol=0.1)
     finally:
         for p, kept in zip(layer.parameters, saved[0], strict=True):
             p[...] = kept
