@@ -25,9 +25,9 @@ layer (``prior_``) and its log partition function.
 import numpy as np
 from scipy.special import erf, logsumexp
 
-from ._rbm import RBMLayer, initial_layer
+from ._rbm import initial_layer
 from ._training import RBMTrainer, TrainingSettings
-from .evaluation import ais_log_partition, log_partition_exact
+from .evaluation import _float64_layer, ais_log_partition, log_partition_exact
 
 #: Prior RBMs with at most this many hidden units get an exact ``log Z``
 #: (by enumerating the ``2**n`` hidden states, in chunks) and exact samples.
@@ -157,22 +157,10 @@ def expected_log_prior_bound(layer, log_partition, mean, log_var):
     return np.logaddexp(0.0, field).sum(axis=1) - quadratic - log_partition
 
 
-def _hidden_log_marginals(layer, start, stop):
-    """``-F(h)`` of the binary hidden states ``start`` to ``stop - 1``."""
+def _hidden_states(start, stop, n_hidden):
+    """Rows ``start`` to ``stop - 1`` of the table of binary hidden states."""
     codes = np.arange(start, stop, dtype=np.int64)
-    states = (codes[:, np.newaxis] >> np.arange(layer.n_hidden)) & 1
-    return states.astype(np.float64), -layer.hidden_free_energy(
-        states.astype(np.float64)
-    )
-
-
-def _as_float64(layer):
-    return RBMLayer(
-        *(np.asarray(p, dtype=np.float64) for p in layer.parameters[:3]),
-        layer.visible_units,
-        layer.hidden_units,
-        np.asarray(layer.visible_log_std, dtype=np.float64),
-    )
+    return ((codes[:, np.newaxis] >> np.arange(n_hidden)) & 1).astype(np.float64)
 
 
 def sample_prior(layer, n_samples, rng, n_steps=1000):
@@ -188,12 +176,13 @@ def sample_prior(layer, n_samples, rng, n_steps=1000):
     """
     if layer.n_hidden > EXACT_HIDDEN_LIMIT:
         return _gibbs_samples(layer, n_samples, rng, n_steps)
-    exact = _as_float64(layer)
+    exact = _float64_layer(layer)
     n_states = 2**layer.n_hidden
     log_marginals = np.empty(n_states)
     for start in range(0, n_states, _CHUNK_STATES):
         stop = min(start + _CHUNK_STATES, n_states)
-        log_marginals[start:stop] = _hidden_log_marginals(exact, start, stop)[1]
+        states = _hidden_states(start, stop, layer.n_hidden)
+        log_marginals[start:stop] = -exact.hidden_free_energy(states)
     probabilities = np.exp(log_marginals - logsumexp(log_marginals))
     cumulative = np.cumsum(probabilities)
     picks = np.searchsorted(cumulative, rng.random(n_samples) * cumulative[-1])
