@@ -37,6 +37,18 @@ from ._fine_tuning import (
     FineTuningMixin,
 )
 from ._network import ACTIVATIONS
+from ._prior import (
+    LAPLACE_SCALE,
+    active_code_fraction,
+    draw_codes,
+    expected_log_prior_bound,
+    fit_prior,
+    laplace_kl,
+    laplace_kl_gradients,
+    log_prior,
+    prior_log_partition,
+    sample_prior,
+)
 from ._scaling import (
     log_scale_correction,
     scale_input,
@@ -44,6 +56,7 @@ from ._scaling import (
     unscale_output,
 )
 from ._serialization import PlainStateMixin
+from ._sparsity import fine_tuning_sparsity, sparsity_penalty
 from ._speed import limit_blas_threads, resolve_batch_size
 from ._stack import _RBMStackBase, forget_fit
 from ._units import UNIT_TYPES, DataRangeWarning, get_unit_type
@@ -104,6 +117,14 @@ def gaussian_kl_gradients(mean, log_var):
     """Gradients of :func:`gaussian_kl` (of each row) w.r.t. its two inputs."""
     return mean.copy(), 0.5 * np.expm1(log_var)
 
+
+#: The KL term of a variational code, and its gradients, for each prior the
+#: network is trained with (an RBM prior is fitted after training with the
+#: standard normal one).
+KL_TERMS = {
+    "gaussian": (gaussian_kl, gaussian_kl_gradients),
+    "laplace": (laplace_kl, laplace_kl_gradients),
+}
 
 #: The decoder's output for each type of visible units: its activation, the
 #: loss of a row (a function of the output layer's *input* and the data) and
@@ -328,7 +349,16 @@ class AutoencoderNetwork:
 
     # ------------------------------------------------------ training maths
 
-    def loss_and_gradients(self, X, *, kl_weight=1.0, alpha=0.0, noise=None):
+    def loss_and_gradients(
+        self,
+        X,
+        *,
+        kl_weight=1.0,
+        alpha=0.0,
+        noise=None,
+        prior="gaussian",
+        sparsity=None,
+    ):
         """Mean loss of the minibatch ``X`` and its gradients.
 
         The loss is the mean over rows of the reconstruction loss (binary
@@ -349,6 +379,14 @@ class AutoencoderNetwork:
             Standard normal draws ``eps`` of the reparameterisation
             ``code = mean + exp(log_var / 2) * eps``; required for a
             variational code, ignored otherwise.
+        prior : {"gaussian", "laplace"}, default="gaussian"
+            The prior of the KL term (a key of ``KL_TERMS``): ``N(0, I)``,
+            or the sparsity-inducing Laplace prior of unit variance.
+        sparsity : list of (float, float) or None, default=None
+            ``(target, cost)`` for each encoder layer (None for a layer left
+            alone): the sparsity penalty of ``skdbn._sparsity`` on its mean
+            activation over the minibatch, added to the loss (except on a
+            variational code layer).
 
         Returns
         -------
@@ -374,11 +412,21 @@ class AutoencoderNetwork:
             log_var = self._log_var(A)
             std = np.exp(0.5 * log_var)
             code = mean + std * noise
-            kl_rows = gaussian_kl(mean, log_var)
+            kl_function, kl_gradients = KL_TERMS[prior]
+            kl_rows = kl_function(mean, log_var)
             kl = float(kl_rows.mean(dtype=np.float64))
         else:
             code = self._layer(n_code - 1, A)
         acts.append(code)
+        sparsity_grads = [None] * n_code
+        sparsity_loss = 0.0
+        for i, term in enumerate(sparsity or ()):
+            # (A variational code layer is Gaussian: never penalised.)
+            if term is not None and not (self.variational and i == n_code - 1):
+                penalty, sparsity_grads[i] = sparsity_penalty(
+                    acts[i + 1], *term, 1.0 / n
+                )
+                sparsity_loss += penalty
         for i in range(n_code, n_layers - 1):
             acts.append(self._layer(i, acts[-1]))
         logits = self._layer(n_layers - 1, acts[-1])
@@ -388,7 +436,7 @@ class AutoencoderNetwork:
         if alpha:
             penalty = 0.5 * alpha * sum(float(np.vdot(W, W)) for W in self.penalised)
             penalty /= n
-        loss = reconstruction + kl_weight * kl + penalty
+        loss = reconstruction + kl_weight * kl + penalty + sparsity_loss
 
         # Backward pass: d(mean loss)/d(output layer input) = (output - x) / n.
         if self.visible_units == "bernoulli":
@@ -410,7 +458,7 @@ class AutoencoderNetwork:
         grads_extra = []
         A = acts[n_code - 1]
         if self.variational:
-            kl_mean, kl_log_var = gaussian_kl_gradients(mean, log_var)
+            kl_mean, kl_log_var = kl_gradients(mean, log_var)
             scale = kl_weight / n
             delta_log_var = delta * noise
             delta_log_var *= 0.5 * std
@@ -421,6 +469,8 @@ class AutoencoderNetwork:
                 delta_log_var.sum(axis=0),
             ]
         else:
+            if sparsity_grads[n_code - 1] is not None:
+                delta += sparsity_grads[n_code - 1]
             delta = ACTIVATIONS[self.activations[n_code - 1]].derivative(
                 acts[n_code], delta
             )
@@ -432,6 +482,8 @@ class AutoencoderNetwork:
             below = delta @ self.weights[i].T
             if self.variational and i == n_code - 1:
                 below += delta_log_var @ self.log_var_weights.T
+            if sparsity_grads[i - 1] is not None:
+                below += sparsity_grads[i - 1]
             delta = ACTIVATIONS[self.activations[i - 1]].derivative(acts[i], below)
         if alpha:
             penalised_grads = grad_weights + grads_extra[:1]
@@ -538,6 +590,11 @@ class DBNAutoencoder(
         Target mean activation of the hidden units during pre-training.
     sparsity_cost : float or sequence of float, default=0.0
         Strength of the pre-training sparsity penalty (0 turns it off).
+    fine_tuning_sparsity_cost : float, default=0.0
+        Keep the sparsity target during fine-tuning: adds this times
+        ``sum_j KL(sparsity_target || q_j)`` to the loss for every logistic
+        layer of the encoder, where ``q_j`` is unit ``j``'s mean activation
+        over the minibatch (0 turns it off).
     learn_variance : bool, default=False
         With ``visible_units="gaussian"``, learn each feature's standard
         deviation during pre-training; the unrolled decoder then starts from
@@ -558,6 +615,24 @@ class DBNAutoencoder(
         ``kl_weight / kl_warmup_epochs`` to ``kl_weight`` (0: no warm-up).
         Those epochs count neither towards ``n_iter_no_change`` nor towards
         ``best_loss_``, since their loss is not comparable.
+    prior : {"gaussian", "laplace", "rbm"}, default="gaussian"
+        Prior of a variational code. ``"gaussian"`` is ``N(0, I)``.
+        ``"laplace"`` is the sparsity-inducing Laplace prior
+        ``prod_j exp(-sqrt(2) |z_j|) / sqrt(2)`` (unit variance, as
+        ``N(0, I)``), whose KL term is in closed form and pulls the
+        posterior means to exactly 0 like an L1 penalty: a sparse code.
+        ``"rbm"`` trains the network with ``N(0, I)``, then a
+        Gaussian-Bernoulli RBM (``prior_``) on codes drawn from the training
+        data's posteriors, so that it learns their aggregate distribution;
+        ``sample`` and ``score_samples`` then use it instead of ``N(0, I)``:
+        the top-level RBM of a deep belief net as the prior of the layer
+        below.
+    prior_n_components : int, default=16
+        Binary hidden units of the RBM prior. Up to 20, its log partition
+        function and its samples are exact (``2**n`` states enumerated);
+        beyond, ``log Z`` is estimated by AIS and samples by Gibbs chains.
+    prior_n_epochs : int, default=50
+        Training epochs of the RBM prior (persistent CD-1).
     solver : {"adam", "sgd", "lbfgs"}, default="adam"
         Fine-tuning optimiser: Adam, SGD with Nesterov momentum ``momentum``,
         or L-BFGS-B (through ``scipy.optimize``, as scikit-learn's MLP), which
@@ -652,6 +727,19 @@ class DBNAutoencoder(
     kl_curve_ : list of float or None
         Mean KL term (unweighted, nats) of each epoch, for a variational
         code.
+    active_code_fraction_ : float or None
+        For a variational code, the fraction of code units that are active:
+        whose posterior mean varies over the training data with a variance
+        above 0.01 (Burda, Grosse & Salakhutdinov 2016). The others have
+        collapsed to the prior and carry no information. None otherwise.
+    prior_ : RBMLayer or None
+        The RBM prior of the code (Gaussian visible units with learned
+        standard deviations, binary hidden units) with ``prior="rbm"``;
+        None otherwise.
+    prior_log_partition_ : float or None
+        Log partition function of ``prior_`` (exact up to 20 hidden units,
+        an AIS estimate beyond), so that ``log p(z) = -prior_.free_energy(z)
+        - prior_log_partition_``.
     validation_scores_ : list of float or None
         Held-out score after each epoch with ``early_stopping``.
     best_validation_score_ : float or None
@@ -718,6 +806,7 @@ class DBNAutoencoder(
         "_rng",
         "_pretrain_seed",
         "_no_improvement_count",
+        "_training_prior",
     )
 
     _parameter_constraints = {
@@ -732,6 +821,10 @@ class DBNAutoencoder(
         "variational": ["boolean"],
         "kl_weight": [Interval(Real, 0, None, closed="left")],
         "kl_warmup_epochs": [Interval(Integral, 0, None, closed="left")],
+        "prior": [StrOptions({"gaussian", "laplace", "rbm"})],
+        "fine_tuning_sparsity_cost": [Interval(Real, 0, None, closed="left")],
+        "prior_n_components": [Interval(Integral, 1, None, closed="left")],
+        "prior_n_epochs": [Interval(Integral, 1, None, closed="left")],
         **FINE_TUNING_CONSTRAINTS,
     }
 
@@ -753,11 +846,15 @@ class DBNAutoencoder(
         weight_decay=2e-4,
         sparsity_target=0.1,
         sparsity_cost=0.0,
+        fine_tuning_sparsity_cost=0.0,
         learn_variance=False,
         pretrain=True,
         variational=False,
         kl_weight=1.0,
         kl_warmup_epochs=10,
+        prior="gaussian",
+        prior_n_components=16,
+        prior_n_epochs=50,
         solver="adam",
         learning_rate_init=1e-3,
         fine_tuning_schedule="constant",
@@ -789,11 +886,15 @@ class DBNAutoencoder(
         self.weight_decay = weight_decay
         self.sparsity_target = sparsity_target
         self.sparsity_cost = sparsity_cost
+        self.fine_tuning_sparsity_cost = fine_tuning_sparsity_cost
         self.learn_variance = learn_variance
         self.pretrain = pretrain
         self.variational = variational
         self.kl_weight = kl_weight
         self.kl_warmup_epochs = kl_warmup_epochs
+        self.prior = prior
+        self.prior_n_components = prior_n_components
+        self.prior_n_epochs = prior_n_epochs
         self.solver = solver
         self.learning_rate_init = learning_rate_init
         self.fine_tuning_schedule = fine_tuning_schedule
@@ -842,6 +943,11 @@ class DBNAutoencoder(
                 "its loss is an expectation over noise, which solver='lbfgs' "
                 "cannot minimise."
             )
+        if self.prior != "gaussian" and not self.variational:
+            raise ValueError(
+                f"prior={self.prior!r} is the prior of a variational code: set "
+                "variational=True, or keep prior='gaussian'."
+            )
         built = not first
         try:
             X = self._validate_training_data(X, reset=first)
@@ -849,6 +955,7 @@ class DBNAutoencoder(
             if first:
                 self._initialize(rng)
             X_train, X_val = self._split_early_stopping(X)
+            self._training_prior = "laplace" if self.prior == "laplace" else "gaussian"
             if first:
                 pretrained = self._initialize_network(X_train, X_val)
                 built = True
@@ -857,6 +964,12 @@ class DBNAutoencoder(
                 self._stop_after_interrupted_pretraining()
                 return self
             self._fine_tune(X_train, X_val)
+            self._fit_prior(X_train)
+            self.active_code_fraction_ = (
+                active_code_fraction(self._network.encode(X_train))
+                if self.variational
+                else None
+            )
         except KeyboardInterrupt:
             # Before the network exists, nothing usable was fitted.
             if not built:
@@ -887,6 +1000,8 @@ class DBNAutoencoder(
         """Reset the fitted state before a fresh (not warm-started) fit."""
         self._reset_fine_tuning(rng)
         self.kl_curve_ = [] if self.variational else None
+        self.prior_ = self.prior_log_partition_ = None
+        self.active_code_fraction_ = None
 
     def _split_early_stopping(self, X):
         if not self._early_stopping_used():
@@ -945,10 +1060,15 @@ class DBNAutoencoder(
 
     def _fine_tune(self, X, X_val):
         network, optimizer = self._network, self._optimizer
+        sparsity = fine_tuning_sparsity(
+            self, network.activations[: network.n_code_layer]
+        )
         if self.solver == "lbfgs":
 
             def loss_and_gradients():
-                loss, _, grads = network.loss_and_gradients(X, alpha=self.alpha)
+                loss, _, grads = network.loss_and_gradients(
+                    X, alpha=self.alpha, sparsity=sparsity
+                )
                 return loss, grads
 
             self._run_lbfgs(X.shape[0], network.parameters, loss_and_gradients)
@@ -968,7 +1088,12 @@ class DBNAutoencoder(
                     out=noise_buffer[: len(rows)], dtype=network.dtype
                 )
             loss, parts, grads = network.loss_and_gradients(
-                X[rows], kl_weight=kl_weight, alpha=self.alpha, noise=noise
+                X[rows],
+                kl_weight=kl_weight,
+                alpha=self.alpha,
+                noise=noise,
+                prior=self._training_prior,
+                sparsity=sparsity,
             )
             optimizer.update(network.parameters, grads)
             return loss, {"kl": parts["kl"]}
@@ -997,6 +1122,20 @@ class DBNAutoencoder(
         )
         if self.variational:
             self.kl_curve_.extend(means["kl"] for means in history)
+
+    def _fit_prior(self, X):
+        """Train the RBM prior on codes drawn from the posteriors of ``X``."""
+        self.prior_ = self.prior_log_partition_ = None
+        if self.prior != "rbm":
+            return
+        mean, log_var = self._network.encode(X, return_log_var=True)
+        codes = draw_codes(mean, log_var, self._rng)
+        seed = int(self._rng.integers(np.iinfo(np.int32).max))
+        rng = np.random.default_rng(seed)
+        self.prior_ = fit_prior(
+            codes, self.prior_n_components, self.prior_n_epochs, rng, self.verbose
+        )
+        self.prior_log_partition_ = prior_log_partition(self.prior_, codes, seed)
 
     def _validation_score(self, X_val):
         if self.variational:
@@ -1104,10 +1243,29 @@ class DBNAutoencoder(
         """
         return self._score(self._check_input(X))
 
-    def _elbo(self, X, n_draws=0, rng=None):
+    def _code_prior(self):
+        """The prior the network was trained with: "gaussian" or "laplace"."""
+        return getattr(self, "_training_prior", "gaussian")
+
+    def _rbm_prior(self):
+        """The fitted RBM prior, or None for the standard normal one."""
+        return getattr(self, "prior_", None)
+
+    def _elbo(self, X, n_draws=0, rng=None, rbm_prior=False):
+        """The ELBO of each row; ``rbm_prior``: with the RBM prior, if fitted."""
         network = self._network
         mean, log_var = network.encode(X, return_log_var=True)
-        kl = gaussian_kl(mean, log_var)
+        prior = self._rbm_prior() if rbm_prior else None
+        if prior is None:
+            kl = KL_TERMS[self._code_prior()][0](mean, log_var)
+        else:
+            # -KL(q || p) = E_q[log p(z)] + H(q), the entropy in closed form.
+            entropy = 0.5 * (log_var.astype(np.float64) + 1.0 + 2 * _HALF_LOG_2PI)
+            kl = -entropy.sum(axis=1)
+            if n_draws == 0:
+                kl -= expected_log_prior_bound(
+                    prior, self.prior_log_partition_, mean, log_var
+                )
         # The log-Jacobian of the input scaling makes it a density of the input.
         constant = OUTPUTS[self.visible_units_][2] * X.shape[1]
         constant += log_scale_correction(self)
@@ -1118,8 +1276,11 @@ class DBNAutoencoder(
             log_lik = np.zeros(X.shape[0], dtype=np.float64)
             for _ in range(n_draws):
                 noise = rng.standard_normal(mean.shape, dtype=mean.dtype)
-                logits = network.decode_logits(mean + std * noise)
+                code = mean + std * noise
+                logits = network.decode_logits(code)
                 log_lik -= network.reconstruction_loss(logits, X)
+                if prior is not None:
+                    log_lik += log_prior(prior, self.prior_log_partition_, code)
             log_lik /= n_draws
         return log_lik - constant - kl
 
@@ -1134,7 +1295,16 @@ class DBNAutoencoder(
         default the expectation is approximated by the likelihood of the
         posterior mean, which is deterministic (the same sample always gets
         the same score); ``n_draws`` codes drawn from ``q`` give the
-        unbiased Monte-Carlo estimate instead. When the autoencoder scales
+        unbiased Monte-Carlo estimate instead.
+
+        With ``prior="rbm"`` the prior is the fitted RBM ``prior_``, ``log
+        p(z) = -F(z) - prior_log_partition_``, and the bound is
+        ``E_q[log p(x | z)] + E_q[log p(z)] + H(q)``, with the entropy ``H``
+        of the posterior in closed form. By default ``E_q[log p(z)]`` is
+        replaced by a lower bound, exact but for the softplus terms of
+        ``-F``, taken at the posterior mean (Jensen's inequality: they are
+        convex in ``z``); ``n_draws`` estimates it on the same draws as the
+        likelihood. When the autoencoder scales
         its input (``visible_units="auto"``), ``sum(log(input_scale_))`` is
         subtracted, so that it bounds the log-density of the unscaled input.
 
@@ -1162,11 +1332,17 @@ class DBNAutoencoder(
         if n_draws:
             seed = check_random_state(random_state).randint(np.iinfo(np.int32).max)
             rng = np.random.default_rng(seed)
-        return self._elbo(X, int(n_draws), rng)
+        return self._elbo(X, int(n_draws), rng, rbm_prior=True)
 
     @available_if(_is_variational)
-    def sample(self, n_samples=1, random_state=None):
-        """Generate data: codes drawn from the prior ``N(0, I)``, then decoded.
+    def sample(self, n_samples=1, random_state=None, *, n_steps=1000):
+        """Generate data: codes drawn from the prior, then decoded.
+
+        The prior is ``N(0, I)``, or with ``prior="rbm"`` the fitted RBM
+        ``prior_``: with up to 20 hidden units its samples are exact (a
+        hidden state drawn from its marginal, all ``2**n`` states
+        enumerated, then a code from ``p(z | h)``); larger RBMs run one
+        Gibbs chain of ``n_steps`` steps per sample.
 
         Only for ``variational=True``.
 
@@ -1176,6 +1352,9 @@ class DBNAutoencoder(
             Number of samples.
         random_state : int, RandomState instance or None, default=None
             Seed of the codes.
+        n_steps : int, default=1000
+            Gibbs steps of each chain, for an RBM prior with more than 20
+            hidden units (ignored otherwise).
 
         Returns
         -------
@@ -1189,7 +1368,16 @@ class DBNAutoencoder(
         seed = check_random_state(random_state).randint(np.iinfo(np.int32).max)
         rng = np.random.default_rng(seed)
         network = self._network
-        codes = rng.standard_normal((n_samples, network.n_components))
+        prior = self._rbm_prior()
+        shape = (n_samples, network.n_components)
+        if prior is None and self._code_prior() == "laplace":
+            codes = rng.laplace(0.0, LAPLACE_SCALE, shape)
+        elif prior is None:
+            codes = rng.standard_normal(shape)
+        else:
+            if not isinstance(n_steps, Integral) or n_steps < 0:
+                raise ValueError(f"n_steps must be an integer >= 0, got {n_steps!r}.")
+            codes = sample_prior(prior, n_samples, rng, int(n_steps))
         return unscale_output(self, network.decode(codes.astype(network.dtype)))
 
     def __sklearn_tags__(self):

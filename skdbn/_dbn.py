@@ -37,7 +37,7 @@ from ._fine_tuning import (
     STACK_CLASSES,
     FineTuningMixin,
 )
-from ._network import FeedForwardNetwork
+from ._network import FeedForwardNetwork, _per_hidden_layer
 from ._rbm import RBMLayer, initial_layer
 from ._scaling import scale_input, set_input_scaling
 from ._semisupervised import (
@@ -50,6 +50,7 @@ from ._semisupervised import (
     split_labelled,
 )
 from ._serialization import PlainStateMixin
+from ._sparsity import fine_tuning_sparsity
 from ._speed import limit_blas_threads, resolve_batch_size
 from ._stack import (
     _RBMStackBase,
@@ -95,6 +96,7 @@ class _BaseDBN(PlainStateMixin, FineTuningMixin, TransformerMixin, BaseEstimator
         "semi_supervised": ["boolean"],
         "stream_pretraining": ["boolean"],
         **FINE_TUNING_CONSTRAINTS,
+        "fine_tuning_sparsity_cost": [Interval(Real, 0, None, closed="left")],
         "dropout": [Interval(Real, 0, 1, closed="left")],
         "input_dropout": [Interval(Real, 0, 1, closed="left")],
     }
@@ -117,6 +119,7 @@ class _BaseDBN(PlainStateMixin, FineTuningMixin, TransformerMixin, BaseEstimator
         weight_decay=2e-4,
         sparsity_target=0.1,
         sparsity_cost=0.0,
+        fine_tuning_sparsity_cost=0.0,
         learn_variance=False,
         pretrain=True,
         solver="adam",
@@ -154,6 +157,7 @@ class _BaseDBN(PlainStateMixin, FineTuningMixin, TransformerMixin, BaseEstimator
         self.weight_decay = weight_decay
         self.sparsity_target = sparsity_target
         self.sparsity_cost = sparsity_cost
+        self.fine_tuning_sparsity_cost = fine_tuning_sparsity_cost
         self.learn_variance = learn_variance
         self.pretrain = pretrain
         self.solver = solver
@@ -403,11 +407,18 @@ class _BaseDBN(PlainStateMixin, FineTuningMixin, TransformerMixin, BaseEstimator
         pseudo_labeller=None,
     ):
         network, optimizer = self._network, self._optimizer
+        sparsity = fine_tuning_sparsity(
+            self, _per_hidden_layer(network.hidden_activation, network.n_layers - 1)
+        )
         if self.solver == "lbfgs":
 
             def loss_and_gradients():
                 loss, grad_weights, grad_biases = network.loss_and_gradients(
-                    X, Y, alpha=self.alpha, sample_weight=sample_weight
+                    X,
+                    Y,
+                    alpha=self.alpha,
+                    sample_weight=sample_weight,
+                    sparsity=sparsity,
                 )
                 return loss, grad_weights + grad_biases
 
@@ -433,6 +444,7 @@ class _BaseDBN(PlainStateMixin, FineTuningMixin, TransformerMixin, BaseEstimator
                 dropout=dropout,
                 rng=self._rng,
                 sample_weight=w_batch,
+                sparsity=sparsity,
             )
             return loss, {}
 
@@ -580,6 +592,11 @@ class DBNClassifier(ClassifierMixin, UpDownMixin, _BaseDBN):
         Target mean activation of the hidden units during pre-training.
     sparsity_cost : float or sequence of float, default=0.0
         Strength of the pre-training sparsity penalty (0 turns it off).
+    fine_tuning_sparsity_cost : float, default=0.0
+        Keep the sparsity target during fine-tuning: adds this times
+        ``sum_j KL(sparsity_target || q_j)`` to the loss for every logistic
+        hidden layer, where ``q_j`` is unit ``j``'s mean activation over
+        the minibatch (0 turns it off).
     learn_variance : bool, default=False
         With ``visible_units="gaussian"``, learn each feature's standard
         deviation during pre-training (see :class:`GaussianRBMStack`).
@@ -818,6 +835,7 @@ class DBNClassifier(ClassifierMixin, UpDownMixin, _BaseDBN):
         weight_decay=2e-4,
         sparsity_target=0.1,
         sparsity_cost=0.0,
+        fine_tuning_sparsity_cost=0.0,
         learn_variance=False,
         pretrain=True,
         solver="adam",
@@ -862,6 +880,7 @@ class DBNClassifier(ClassifierMixin, UpDownMixin, _BaseDBN):
             weight_decay=weight_decay,
             sparsity_target=sparsity_target,
             sparsity_cost=sparsity_cost,
+            fine_tuning_sparsity_cost=fine_tuning_sparsity_cost,
             learn_variance=learn_variance,
             pretrain=pretrain,
             solver=solver,
@@ -1345,6 +1364,11 @@ class DBNRegressor(RegressorMixin, _BaseDBN):
         Target mean activation of the hidden units during pre-training.
     sparsity_cost : float or sequence of float, default=0.0
         Strength of the pre-training sparsity penalty (0 turns it off).
+    fine_tuning_sparsity_cost : float, default=0.0
+        Keep the sparsity target during fine-tuning: adds this times
+        ``sum_j KL(sparsity_target || q_j)`` to the loss for every logistic
+        hidden layer, where ``q_j`` is unit ``j``'s mean activation over
+        the minibatch (0 turns it off).
     learn_variance : bool, default=False
         With ``visible_units="gaussian"``, learn each feature's standard
         deviation during pre-training (see :class:`GaussianRBMStack`).

@@ -38,6 +38,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.linalg.blas import get_blas_funcs
 
+from ._sparsity import sparsity_penalty
 from ._speed import blas_controller
 from ._units import BernoulliUnits
 
@@ -743,7 +744,15 @@ class FeedForwardNetwork:
         return Y
 
     def loss_and_gradients(
-        self, X, Y, *, alpha=0.0, dropout=None, rng=None, sample_weight=None
+        self,
+        X,
+        Y,
+        *,
+        alpha=0.0,
+        dropout=None,
+        rng=None,
+        sample_weight=None,
+        sparsity=None,
     ):
         """Loss on a minibatch and its gradients with respect to every parameter.
 
@@ -769,11 +778,15 @@ class FeedForwardNetwork:
         sample_weight : ndarray of shape (n_samples,), optional
             Weight of each row: the data loss is the weighted mean and
             ``n_samples`` in the penalty becomes the sum of the weights.
+        sparsity : list of (float, float) or None, optional
+            ``(target, cost)`` for each hidden layer (None for a layer left
+            alone): adds the sparsity penalty of ``skdbn._sparsity`` on the
+            layer's (weighted) mean activation over the minibatch.
 
         Returns
         -------
         loss : float
-            Data loss plus penalty.
+            Data loss plus penalties.
         grad_weights : list of ndarray
             Gradient for each ``weights[i]``, of the network's dtype.
         grad_biases : list of ndarray
@@ -801,7 +814,7 @@ class FeedForwardNetwork:
         array([-0.5,  0.5])
         """
         loss, total_weight, grad_weights, grad_biases = self._backpropagate(
-            X, Y, dropout, rng, sample_weight
+            X, Y, dropout, rng, sample_weight, sparsity
         )
         if alpha:
             decay = alpha / total_weight
@@ -819,7 +832,16 @@ class FeedForwardNetwork:
         return loss, grad_weights, grad_biases
 
     def train_step(
-        self, X, Y, optimizer, *, alpha=0.0, dropout=None, rng=None, sample_weight=None
+        self,
+        X,
+        Y,
+        optimizer,
+        *,
+        alpha=0.0,
+        dropout=None,
+        rng=None,
+        sample_weight=None,
+        sparsity=None,
     ):
         """One training step on a minibatch: gradients, then the update.
 
@@ -832,7 +854,7 @@ class FeedForwardNetwork:
 
         Parameters
         ----------
-        X, Y, alpha, dropout, rng, sample_weight
+        X, Y, alpha, dropout, rng, sample_weight, sparsity
             As in ``loss_and_gradients``.
         optimizer : SGDOptimizer or AdamOptimizer
             Updates ``parameters`` in place; anything with the same
@@ -857,7 +879,7 @@ class FeedForwardNetwork:
         True
         """
         loss, total_weight, grad_weights, grad_biases = self._backpropagate(
-            X, Y, dropout, rng, sample_weight
+            X, Y, dropout, rng, sample_weight, sparsity
         )
         decay = alpha / total_weight
         squared_norm = optimizer.update(
@@ -870,8 +892,8 @@ class FeedForwardNetwork:
             loss += 0.5 * decay * squared_norm
         return loss
 
-    def _backpropagate(self, X, Y, dropout, rng, sample_weight):
-        """Data loss (no penalty), total sample weight and the data gradients."""
+    def _backpropagate(self, X, Y, dropout, rng, sample_weight, sparsity=None):
+        """Data loss (and sparsity penalty), total sample weight, gradients."""
         dropout = _check_dropout(dropout)
         if dropout is not None and rng is None:
             raise ValueError("Dropout needs a random generator: pass rng.")
@@ -922,6 +944,13 @@ class FeedForwardNetwork:
             total_weight = float(sample_weight.sum(dtype=np.float64))
             loss = float(np.dot(sample_weight, losses)) / total_weight
             row_scale = (sample_weight / self.dtype.type(total_weight))[:, np.newaxis]
+        sparsity_grads = [None] * (n_layers - 1)
+        for i, term in enumerate(sparsity or ()):
+            if term is not None:
+                penalty, sparsity_grads[i] = sparsity_penalty(
+                    outputs[i], *term, row_scale
+                )
+                loss += penalty
 
         # Backward pass. With the canonical loss of each output activation, the
         # derivative with respect to the output layer's input is output - Y.
@@ -943,6 +972,8 @@ class FeedForwardNetwork:
             np.matmul(delta, weights[i].T, out=below)
             if masks[i - 1] is not None:
                 below *= masks[i - 1]
+            if sparsity_grads[i - 1] is not None:
+                below += sparsity_grads[i - 1]
             # outputs[i - 1] is no longer needed: the derivative may overwrite it.
             delta = hidden[i - 1].derivative(outputs[i - 1], below)
         return loss, total_weight, grad_weights, grad_biases

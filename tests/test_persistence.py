@@ -75,6 +75,16 @@ ESTIMATORS = {
     "DBNAutoencoder-variational": DBNAutoencoder(
         (16, 4), n_epochs=2, max_iter=3, variational=True, random_state=0
     ),
+    "DBNAutoencoder-rbm-prior": DBNAutoencoder(
+        (16, 4),
+        n_epochs=2,
+        max_iter=3,
+        variational=True,
+        prior="rbm",
+        prior_n_components=3,
+        prior_n_epochs=2,
+        random_state=0,
+    ),
     # visible_units="auto" on data outside [0, 1] (see RAW_INPUT): Gaussian
     # units and the input scaling as fitted state.
     "DBNClassifier-auto-scaled": DBNClassifier(
