@@ -696,7 +696,7 @@ class DBNAutoencoder(
     size 30 on the digits, whose 64 pixels have nearly all their variance
     in 30 components), and better than ``pretrain=False`` on the digits at
     every code size and on MNIST at 30; on MNIST at code sizes 2 and 10
-    ``pretrain=False`` is 3-4% better, in half the time.
+    ``pretrain=False`` is 3-4% better, for about 15% less time.
 
     References
     ----------
