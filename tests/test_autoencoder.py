@@ -223,6 +223,27 @@ def test_beats_pca_with_the_same_code_size(digits):
     assert ae.loss_curve_[-1] < ae.loss_curve_[0]
 
 
+def test_default_pretraining_helps_and_beats_pca(digits):
+    # The defaults (pre-training long enough to hand fine-tuning weights of
+    # a useful scale, Adam at 1e-2), fine-tuning cut to 30 epochs for speed:
+    # pre-training must give a lower error than the same fit from a random
+    # start, and one clearly below PCA's at the same code size: here 2.54
+    # against 2.84 and PCA's 3.34 (at code size 10: 1.07, 1.53 and 1.30).
+    # Before the change (10 pre-training epochs, Adam at 1e-3) the
+    # pre-trained error was 3.33 (2.71 at code size 10).
+    X_train, X_test, _, _ = digits
+    errors = {}
+    for pretrain in (True, False):
+        ae = DBNAutoencoder((100, 2), pretrain=pretrain, max_iter=30, random_state=0)
+        with pytest.warns(ConvergenceWarning):
+            ae.fit(X_train)
+        errors[pretrain] = -ae.score(X_test)
+    pca = PCA(2).fit(X_train)
+    pca_error = ((pca.inverse_transform(pca.transform(X_test)) - X_test) ** 2).sum(1)
+    assert errors[True] < 0.95 * errors[False]
+    assert errors[True] < 0.9 * pca_error.mean()
+
+
 def test_variational_fit_sample_and_elbo(digits):
     X_train, X_test, _, _ = digits
     vae = quick(hidden_layer_sizes=(32, 4), variational=True, max_iter=8)
