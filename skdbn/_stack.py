@@ -897,7 +897,8 @@ class GaussianRBMStack(_RBMStackBase):
         hidden ones, in the units of the standardised features (of the
         input with ``standardize=False``). The RBM works on the input
         divided by it, with unit variance; ``layers_[0]`` holds the
-        parameters in those units. Smaller values make sharper, more
+        parameters, and its ``history`` the reconstruction errors, in those
+        units. Smaller values make sharper, more
         nonlinear features (see the class description). With
         ``learn_variance=True``, where the learned deviations start.
     standardize : bool, default=True
