@@ -13,7 +13,9 @@ exactly that, in four sections (``--sections``):
   ``LogisticRegression``, against the same logistic regression on the
   features themselves and on random features of the same width
   (``RBFSampler``, ``Nystroem``); every pipeline starts with a
-  ``StandardScaler``, so that only the features differ;
+  ``StandardScaler``, so that only the features differ
+  (``BernoulliRBMStack``'s then maps each feature into [0, 1] with
+  ``MinMaxScaler(clip=True)``);
 - ``regression``: ``DBNRegressor()`` against ``MLPRegressor()`` (raw and
   standardised), ``Ridge()`` and ``HistGradientBoostingRegressor()``, 5-fold
   CV, R^2;
@@ -63,9 +65,10 @@ from sklearn.model_selection import (
 )
 from sklearn.neural_network import MLPClassifier, MLPRegressor
 from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
+from sklearn.preprocessing import MinMaxScaler, StandardScaler
 
 from skdbn import (
+    BernoulliRBMStack,
     DataRangeWarning,
     DBNAutoencoder,
     DBNClassifier,
@@ -141,6 +144,10 @@ def feature_learners(width):
     return {
         "LR on the features": with_lr(),
         "GaussianRBMStack()+LR": with_lr(GaussianRBMStack(random_state=SEED)),
+        # Binary visible units model data in [0, 1].
+        "BernoulliRBMStack()+LR": with_lr(
+            MinMaxScaler(clip=True), BernoulliRBMStack(random_state=SEED)
+        ),
         f"RBFSampler({width})+LR": with_lr(
             RBFSampler(n_components=width, random_state=SEED)
         ),
@@ -290,7 +297,8 @@ def features(report, names):
     columns = list(feature_learners(width))
     table(report, list(rows), rows, columns, lambda s: f"{s:.3f}")
     report()
-    summarise(report, rows, columns[1], [columns[0], *columns[2:]])
+    summarise(report, rows, columns[1], [columns[0], *columns[3:]])
+    summarise(report, rows, columns[2], [columns[0], *columns[3:]])
     report()
 
 

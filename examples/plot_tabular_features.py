@@ -111,7 +111,7 @@ history = stack.layers_[0].history
 left.plot([e["epoch"] for e in history], [e["reconstruction_error"] for e in history])
 left.set_xlabel("epoch")
 left.set_ylabel("squared error per sample")
-left.set_title("reconstruction error (13 standardised features)")
+left.set_title("reconstruction error (13 features / visible_std)")
 activity = learned.iloc[:, :N_HIDDEN].groupby(y.to_numpy()).mean()
 image = right.imshow(activity, aspect="auto", cmap="viridis")
 right.set_xlabel("hidden unit")

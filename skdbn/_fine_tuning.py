@@ -133,8 +133,11 @@ class FineTuningMixin:
         params["random_state"] = self._pretrain_seed
         if stack_class is GaussianRBMStack:
             params["learn_variance"] = self.learn_variance
-            # The estimator scales its input itself (visible_units="auto").
+            # The estimator scales its input itself (visible_units="auto"),
+            # and its network reads the input the stack was trained on:
+            # unit-variance visible units on that input.
             params["standardize"] = False
+            params["visible_std"] = 1.0
         stack = stack_class(**{**params, **overrides})
         stack._validate_params()
         return stack
