@@ -13,24 +13,31 @@ from skdbn import (
     TabularRBMStack,
 )
 
+# n_epochs is fixed: "auto" (the default) runs at least 500 minibatch updates,
+# 250-500 epochs on the checks' tiny data sets, for some 40 fits per
+# estimator; its rule is tested in test_speed.py.
 ESTIMATORS = [
-    BernoulliRBMStack(),
+    BernoulliRBMStack(n_epochs=10),
     BernoulliRBMStack(hidden_layer_sizes=(8, 4), n_epochs=3, persistent=True),
-    DBNClassifier(),
+    DBNClassifier(n_epochs=10),
     DBNClassifier(
         hidden_layer_sizes=(8, 4), pretrain=False, solver="sgd", learning_rate_init=0.1
     ),
-    DBNRegressor(),
+    DBNRegressor(n_epochs=10),
     # Fine-tuning alone, full batch on the checks' tiny data: sample_weight exact.
     DBNRegressor(hidden_layer_sizes=(8,), pretrain=False, learning_rate_init=0.01),
-    GaussianRBMStack(),
+    GaussianRBMStack(n_epochs=10),
     GaussianRBMStack(
         hidden_layer_sizes=(8, 4), hidden_units="relu", learn_variance=True, n_epochs=3
     ),
-    DBNClassifier(visible_units="gaussian", hidden_units="relu", learn_variance=True),
+    DBNClassifier(
+        visible_units="gaussian", hidden_units="relu", learn_variance=True, n_epochs=3
+    ),
     DBNRegressor(visible_units="gaussian", n_epochs=2),
     DBNAutoencoder((8, 2), n_epochs=2, max_iter=20),
-    DBNAutoencoder((6, 2), visible_units="gaussian", variational=True, max_iter=20),
+    DBNAutoencoder(
+        (6, 2), visible_units="gaussian", variational=True, n_epochs=5, max_iter=20
+    ),
     TabularRBMStack(),
     TabularRBMStack(hidden_layer_sizes=(8, 4), column_types="gaussian", n_epochs=3),
     RBMImputer(n_epochs=5),
