@@ -79,7 +79,7 @@ def test_digits_accuracy_at_least_97_percent(digits):
     [
         np.array([0, 1, 2]),
         np.array(["cat", "dog", "emu"]),
-        np.array([-2, 1, 3]),  # (-1 marks unlabelled rows: test_semisupervised)
+        np.array([-1, 1, 3]),  # -1 is an ordinary class unless semi_supervised
         np.array(["no", "yes", "yes"]),  # binary
     ],
 )
