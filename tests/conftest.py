@@ -25,3 +25,33 @@ def _brute_force_rbm(W, b, c):
 def brute_force_rbm():
     """``f(W, b, c) -> (V, H, P, log_z)``: exact joint distribution of an RBM."""
     return _brute_force_rbm
+
+
+def _assert_gradients_match_finite_differences(
+    loss, params, grads, step=1e-6, rtol=1e-5, atol=1e-8
+):
+    """Each ``grads[i]`` against central differences of ``loss()`` in ``params[i]``.
+
+    ``loss`` is a callable without arguments that returns the scalar loss
+    for the current values of ``params`` (arrays changed in place, one entry
+    at a time, and restored).
+    """
+    assert len(grads) == len(params)
+    for param, grad in zip(params, grads, strict=True):
+        assert grad.shape == param.shape
+        numeric = np.empty_like(param)
+        for index in np.ndindex(param.shape):
+            saved = param[index]
+            param[index] = saved + step
+            plus = loss()
+            param[index] = saved - step
+            minus = loss()
+            param[index] = saved
+            numeric[index] = (plus - minus) / (2 * step)
+        np.testing.assert_allclose(grad, numeric, rtol=rtol, atol=atol)
+
+
+@pytest.fixture
+def assert_gradients_match():
+    """``f(loss, params, grads)``: gradients against central finite differences."""
+    return _assert_gradients_match_finite_differences

@@ -115,27 +115,18 @@ def _network(visible_units, variational, activations=("logistic", "relu", "ident
         ("bernoulli", False, ("logistic", "logistic", "logistic")),
     ],
 )
-def test_gradients_match_finite_differences(visible_units, variational, activations):
+def test_gradients_match_finite_differences(
+    visible_units, variational, activations, assert_gradients_match
+):
     net = _network(visible_units, variational, activations)
     rng = np.random.default_rng(2)
     X = rng.random((7, 6)) if visible_units == "bernoulli" else rng.normal(size=(7, 6))
     noise = rng.standard_normal((7, 3)) if variational else None
     kwargs = dict(kl_weight=0.7, alpha=0.3, noise=noise)
     _, _, grads = net.loss_and_gradients(X, **kwargs)
-    params = net.parameters
-    assert len(grads) == len(params)
-    for param, grad in zip(params, grads, strict=True):
-        assert grad.shape == param.shape
-        numeric = np.empty_like(param)
-        for index in np.ndindex(param.shape):
-            saved = param[index]
-            param[index] = saved + 1e-6
-            plus = net.loss_and_gradients(X, **kwargs)[0]
-            param[index] = saved - 1e-6
-            minus = net.loss_and_gradients(X, **kwargs)[0]
-            param[index] = saved
-            numeric[index] = (plus - minus) / 2e-6
-        np.testing.assert_allclose(grad, numeric, rtol=1e-5, atol=1e-8)
+    assert_gradients_match(
+        lambda: net.loss_and_gradients(X, **kwargs)[0], net.parameters, grads
+    )
 
 
 def test_variational_loss_is_reconstruction_plus_weighted_kl():

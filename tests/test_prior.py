@@ -273,7 +273,7 @@ def test_laplace_kl_matches_numeric_integration():
         assert value == pytest.approx(numeric, abs=1e-7)
 
 
-def test_laplace_loss_gradients_match_finite_differences():
+def test_laplace_loss_gradients_match_finite_differences(assert_gradients_match):
     from skdbn._autoencoder import AutoencoderNetwork
 
     rng = np.random.default_rng(0)
@@ -289,17 +289,9 @@ def test_laplace_loss_gradients_match_finite_differences():
     loss, parts, grads = net.loss_and_gradients(X, **kwargs)
     gaussian = net.loss_and_gradients(X, **{**kwargs, "prior": "gaussian"})
     assert parts["kl"] != gaussian[1]["kl"]
-    for param, grad in zip(net.parameters, grads, strict=True):
-        numeric = np.empty_like(param)
-        for index in np.ndindex(param.shape):
-            saved = param[index]
-            param[index] = saved + 1e-6
-            plus = net.loss_and_gradients(X, **kwargs)[0]
-            param[index] = saved - 1e-6
-            minus = net.loss_and_gradients(X, **kwargs)[0]
-            param[index] = saved
-            numeric[index] = (plus - minus) / 2e-6
-        np.testing.assert_allclose(grad, numeric, rtol=1e-5, atol=1e-8)
+    assert_gradients_match(
+        lambda: net.loss_and_gradients(X, **kwargs)[0], net.parameters, grads
+    )
 
 
 def test_active_code_fraction_by_hand():

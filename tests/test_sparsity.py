@@ -37,7 +37,9 @@ def test_penalty_gradient_matches_finite_differences(weighted):
 
 @pytest.mark.parametrize("weighted", [False, True])
 @pytest.mark.parametrize("dropout", [None, (0.0, 0.3)])
-def test_network_gradients_with_sparsity_match_finite_differences(weighted, dropout):
+def test_network_gradients_with_sparsity_match_finite_differences(
+    weighted, dropout, assert_gradients_match
+):
     rng = np.random.default_rng(1)
     net = FeedForwardNetwork.initialize(
         [5, 4, 3, 2], rng=rng, hidden_activation=["logistic", "logistic"]
@@ -61,17 +63,7 @@ def test_network_gradients_with_sparsity_match_finite_differences(weighted, drop
         X, Y, rng=np.random.default_rng(5), **{**kwargs, "sparsity": None}
     )[0]
     assert loss > plain
-    for param, grad in zip(net.parameters, grads, strict=True):
-        numeric = np.empty_like(param)
-        for index in np.ndindex(param.shape):
-            saved = param[index]
-            param[index] = saved + 1e-6
-            plus = loss_and_gradients()[0]
-            param[index] = saved - 1e-6
-            minus = loss_and_gradients()[0]
-            param[index] = saved
-            numeric[index] = (plus - minus) / 2e-6
-        np.testing.assert_allclose(grad, numeric, rtol=1e-5, atol=1e-8)
+    assert_gradients_match(lambda: loss_and_gradients()[0], net.parameters, grads)
 
 
 def test_train_step_with_sparsity_lowers_the_mean_activation():
@@ -95,7 +87,9 @@ def test_layer_sparsity_penalises_logistic_layers_only():
 
 
 @pytest.mark.parametrize("variational", [False, True])
-def test_autoencoder_gradients_with_sparsity_match_finite_differences(variational):
+def test_autoencoder_gradients_with_sparsity_match_finite_differences(
+    variational, assert_gradients_match
+):
     from skdbn._autoencoder import AutoencoderNetwork
 
     rng = np.random.default_rng(3)
@@ -118,17 +112,9 @@ def test_autoencoder_gradients_with_sparsity_match_finite_differences(variationa
     )
     loss, _, grads = net.loss_and_gradients(X, **kwargs)
     assert loss > net.loss_and_gradients(X, **{**kwargs, "sparsity": None})[0]
-    for param, grad in zip(net.parameters, grads, strict=True):
-        numeric = np.empty_like(param)
-        for index in np.ndindex(param.shape):
-            saved = param[index]
-            param[index] = saved + 1e-6
-            plus = net.loss_and_gradients(X, **kwargs)[0]
-            param[index] = saved - 1e-6
-            minus = net.loss_and_gradients(X, **kwargs)[0]
-            param[index] = saved
-            numeric[index] = (plus - minus) / 2e-6
-        np.testing.assert_allclose(grad, numeric, rtol=1e-5, atol=1e-8)
+    assert_gradients_match(
+        lambda: net.loss_and_gradients(X, **kwargs)[0], net.parameters, grads
+    )
 
 
 def test_estimators_keep_the_sparsity_target_in_fine_tuning():
