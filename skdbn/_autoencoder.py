@@ -357,6 +357,7 @@ class AutoencoderNetwork:
         alpha=0.0,
         noise=None,
         prior="gaussian",
+        prior_scale=None,
         sparsity=None,
     ):
         """Mean loss of the minibatch ``X`` and its gradients.
@@ -382,6 +383,9 @@ class AutoencoderNetwork:
         prior : {"gaussian", "laplace"}, default="gaussian"
             The prior of the KL term (a key of ``KL_TERMS``): ``N(0, I)``,
             or the sparsity-inducing Laplace prior of unit variance.
+        prior_scale : float or None, default=None
+            Scale ``b`` of the Laplace prior ``exp(-|z| / b) / (2 b)`` (None:
+            ``LAPLACE_SCALE``, unit variance); ignored by the Gaussian prior.
         sparsity : list of (float, float) or None, default=None
             ``(target, cost)`` for each encoder layer (None for a layer left
             alone): the sparsity penalty of ``skdbn._sparsity`` on its mean
@@ -413,7 +417,9 @@ class AutoencoderNetwork:
             std = np.exp(0.5 * log_var)
             code = mean + std * noise
             kl_function, kl_gradients = KL_TERMS[prior]
-            kl_rows = kl_function(mean, log_var)
+            # The Laplace prior's scale (None: its unit-variance default).
+            scale = () if prior_scale is None or prior != "laplace" else (prior_scale,)
+            kl_rows = kl_function(mean, log_var, *scale)
             kl = float(kl_rows.mean(dtype=np.float64))
         else:
             code = self._layer(n_code - 1, A)
@@ -458,7 +464,7 @@ class AutoencoderNetwork:
         grads_extra = []
         A = acts[n_code - 1]
         if self.variational:
-            kl_mean, kl_log_var = kl_gradients(mean, log_var)
+            kl_mean, kl_log_var = kl_gradients(mean, log_var, *scale)
             scale = kl_weight / n
             delta_log_var = delta * noise
             delta_log_var *= 0.5 * std
@@ -622,13 +628,21 @@ class DBNAutoencoder(
         ``"laplace"`` is the sparsity-inducing Laplace prior
         ``prod_j exp(-sqrt(2) |z_j|) / sqrt(2)`` (unit variance, as
         ``N(0, I)``), whose KL term is in closed form and pulls the
-        posterior means to exactly 0 like an L1 penalty: a sparse code.
+        posterior means to exactly 0 like an L1 penalty: a sparse code
+        (``laplace_scale`` sets how strongly).
         ``"rbm"`` trains the network with ``N(0, I)``, then a
         Gaussian-Bernoulli RBM (``prior_``) on codes drawn from the training
         data's posteriors, so that it learns their aggregate distribution;
         ``sample`` and ``score_samples`` then use it instead of ``N(0, I)``:
         the top-level RBM of a deep belief net as the prior of the layer
         below.
+    laplace_scale : float or None, default=None
+        Scale ``b`` of the Laplace prior ``prod_j exp(-|z_j| / b) / (2 b)``
+        (``prior="laplace"`` only). None is ``sqrt(1/2)``, unit variance, as
+        ``N(0, I)``. A smaller scale pulls more posterior means to 0: on the
+        digits (code of 16 units) 0.3 gave about half of them near 0, while
+        unit variance kept the code about as dense as the Gaussian prior's
+        (``benchmarks/README.md``, ``bench_generative.py``).
     prior_n_components : int, default=16
         Binary hidden units of the RBM prior. Up to 20, its log partition
         function and its samples are exact (``2**n`` states enumerated);
@@ -822,6 +836,7 @@ class DBNAutoencoder(
         "_pretrain_seed",
         "_no_improvement_count",
         "_training_prior",
+        "_laplace_scale",
     )
 
     _parameter_constraints = {
@@ -837,6 +852,7 @@ class DBNAutoencoder(
         "kl_weight": [Interval(Real, 0, None, closed="left")],
         "kl_warmup_epochs": [Interval(Integral, 0, None, closed="left")],
         "prior": [StrOptions({"gaussian", "laplace", "rbm"})],
+        "laplace_scale": [Interval(Real, 0, None, closed="neither"), None],
         "fine_tuning_sparsity_cost": [Interval(Real, 0, None, closed="left")],
         "prior_n_components": [Interval(Integral, 1, None, closed="left")],
         "prior_n_epochs": [Interval(Integral, 1, None, closed="left")],
@@ -868,6 +884,7 @@ class DBNAutoencoder(
         kl_weight=1.0,
         kl_warmup_epochs=10,
         prior="gaussian",
+        laplace_scale=None,
         prior_n_components=16,
         prior_n_epochs=50,
         solver="adam",
@@ -908,6 +925,7 @@ class DBNAutoencoder(
         self.kl_weight = kl_weight
         self.kl_warmup_epochs = kl_warmup_epochs
         self.prior = prior
+        self.laplace_scale = laplace_scale
         self.prior_n_components = prior_n_components
         self.prior_n_epochs = prior_n_epochs
         self.solver = solver
@@ -971,6 +989,11 @@ class DBNAutoencoder(
                 self._initialize(rng)
             X_train, X_val = self._split_early_stopping(X)
             self._training_prior = "laplace" if self.prior == "laplace" else "gaussian"
+            self._laplace_scale = (
+                LAPLACE_SCALE
+                if self.laplace_scale is None
+                else float(self.laplace_scale)
+            )
             if first:
                 pretrained = self._initialize_network(X_train, X_val)
                 built = True
@@ -1108,6 +1131,7 @@ class DBNAutoencoder(
                 alpha=self.alpha,
                 noise=noise,
                 prior=self._training_prior,
+                prior_scale=self._code_prior_scale(),
                 sparsity=sparsity,
             )
             optimizer.update(network.parameters, grads)
@@ -1262,6 +1286,12 @@ class DBNAutoencoder(
         """The prior the network was trained with: "gaussian" or "laplace"."""
         return getattr(self, "_training_prior", "gaussian")
 
+    def _code_prior_scale(self):
+        """The Laplace prior's scale the network was trained with, or None."""
+        if self._code_prior() != "laplace":
+            return None
+        return getattr(self, "_laplace_scale", LAPLACE_SCALE)
+
     def _rbm_prior(self):
         """The fitted RBM prior, or None for the standard normal one."""
         return getattr(self, "prior_", None)
@@ -1272,7 +1302,9 @@ class DBNAutoencoder(
         mean, log_var = network.encode(X, return_log_var=True)
         prior = self._rbm_prior() if rbm_prior else None
         if prior is None:
-            kl = KL_TERMS[self._code_prior()][0](mean, log_var)
+            kl = KL_TERMS[self._code_prior()][0](
+                mean, log_var, *filter(None, [self._code_prior_scale()])
+            )
         else:
             # -KL(q || p) = E_q[log p(z)] + H(q), the entropy in closed form.
             entropy = 0.5 * (log_var.astype(np.float64) + 1.0 + 2 * _HALF_LOG_2PI)
@@ -1386,7 +1418,7 @@ class DBNAutoencoder(
         prior = self._rbm_prior()
         shape = (n_samples, network.n_components)
         if prior is None and self._code_prior() == "laplace":
-            codes = rng.laplace(0.0, LAPLACE_SCALE, shape)
+            codes = rng.laplace(0.0, self._code_prior_scale(), shape)
         elif prior is None:
             codes = rng.standard_normal(shape)
         else:

@@ -215,30 +215,31 @@ def _folded_normal_terms(mean, log_var):
     return std, density, erf(mean / (std * np.sqrt(2.0)))
 
 
-def laplace_kl(mean, log_var):
+def laplace_kl(mean, log_var, scale=LAPLACE_SCALE):
     """KL divergence of ``N(mean, exp(log_var))`` from the Laplace prior, per row.
 
-    The prior is ``prod_j exp(-|z_j| / b) / (2 b)`` with ``b =
-    LAPLACE_SCALE``. ``KL = -H(q) - E_q[log p(z)]`` is in closed form:
+    The prior is ``prod_j exp(-|z_j| / b) / (2 b)`` with ``b = scale``
+    (``LAPLACE_SCALE``, unit variance, by default).
+    ``KL = -H(q) - E_q[log p(z)]`` is in closed form:
     ``sum_j log(2 b) + E|z_j| / b - (log(2 pi e) + log_var_j) / 2``, where
     ``E|z| = s sqrt(2 / pi) exp(-m**2 / (2 s**2)) + m erf(m / (s sqrt 2))``
     is the mean of a folded normal.
     """
     std, density, erf_term = _folded_normal_terms(mean, log_var)
     expected_abs = std * density + mean * erf_term
-    b = LAPLACE_SCALE
+    b = scale
     terms = np.log(2.0 * b) + expected_abs / b - 0.5 * (log_var + _LOG_2PI_E)
     return terms.sum(axis=1)
 
 
-def laplace_kl_gradients(mean, log_var):
+def laplace_kl_gradients(mean, log_var, scale=LAPLACE_SCALE):
     """Gradients of :func:`laplace_kl` (of each row) w.r.t. its two inputs.
 
     ``d E|z| / d m = erf(m / (s sqrt 2))`` and ``d E|z| / d s = sqrt(2 / pi)
     exp(-m**2 / (2 s**2))``, with ``d s / d log_var = s / 2``.
     """
     std, density, erf_term = _folded_normal_terms(mean, log_var)
-    b = LAPLACE_SCALE
+    b = scale
     grad_mean = erf_term / b
     grad_log_var = density * std / (2.0 * b) - 0.5
     return grad_mean.astype(mean.dtype, copy=False), grad_log_var.astype(

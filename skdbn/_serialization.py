@@ -516,6 +516,7 @@ REBUILT_CLASSES = {
             "prior_log_partition_": optional(REAL),
             "active_code_fraction_": optional(REAL),
             "_training_prior": STRING,
+            "_laplace_scale": REAL,
             "_rng": GENERATOR,
         },
         "partial": True,

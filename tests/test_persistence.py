@@ -85,6 +85,15 @@ ESTIMATORS = {
         prior_n_epochs=2,
         random_state=0,
     ),
+    "DBNAutoencoder-laplace-prior": DBNAutoencoder(
+        (16, 4),
+        n_epochs=2,
+        max_iter=3,
+        variational=True,
+        prior="laplace",
+        laplace_scale=0.3,
+        random_state=0,
+    ),
     # visible_units="auto" on data outside [0, 1] (see RAW_INPUT): Gaussian
     # units and the input scaling as fitted state.
     "DBNClassifier-auto-scaled": DBNClassifier(

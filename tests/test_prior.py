@@ -255,12 +255,14 @@ def test_float32_prior(small):
 # ------------------------------------------------- the Laplace prior (sparse)
 
 
-def test_laplace_kl_matches_numeric_integration():
+@pytest.mark.parametrize("scale", [None, 0.3, 2.0])
+def test_laplace_kl_matches_numeric_integration(scale):
     from scipy.integrate import quad
 
     from skdbn._prior import LAPLACE_SCALE, laplace_kl
 
-    b = LAPLACE_SCALE
+    b = LAPLACE_SCALE if scale is None else scale
+    args = () if scale is None else (scale,)
     for m, log_var in [(0.0, 0.0), (1.3, -2.0), (-0.4, 1.0), (3.0, -6.0)]:
         s = np.exp(0.5 * log_var)
 
@@ -269,11 +271,12 @@ def test_laplace_kl_matches_numeric_integration():
             return np.exp(log_q) * (log_q - (-np.abs(z) / b - np.log(2 * b)))
 
         numeric = quad(integrand, m - 12 * s, m + 12 * s, points=[0.0], limit=200)[0]
-        value = laplace_kl(np.array([[m]]), np.array([[log_var]]))[0]
+        value = laplace_kl(np.array([[m]]), np.array([[log_var]]), *args)[0]
         assert value == pytest.approx(numeric, abs=1e-7)
 
 
-def test_laplace_loss_gradients_match_finite_differences(assert_gradients_match):
+@pytest.mark.parametrize("scale", [None, 0.3])
+def test_laplace_loss_gradients_match_finite_differences(assert_gradients_match, scale):
     from skdbn._autoencoder import AutoencoderNetwork
 
     rng = np.random.default_rng(0)
@@ -284,7 +287,11 @@ def test_laplace_loss_gradients_match_finite_differences(assert_gradients_match)
     net.log_var_bias[...] = 0.2 * rng.standard_normal(3)
     X = rng.random((7, 6))
     kwargs = dict(
-        kl_weight=0.7, alpha=0.1, noise=rng.standard_normal((7, 3)), prior="laplace"
+        kl_weight=0.7,
+        alpha=0.1,
+        noise=rng.standard_normal((7, 3)),
+        prior="laplace",
+        prior_scale=scale,
     )
     loss, parts, grads = net.loss_and_gradients(X, **kwargs)
     gaussian = net.loss_and_gradients(X, **{**kwargs, "prior": "gaussian"})
@@ -292,6 +299,31 @@ def test_laplace_loss_gradients_match_finite_differences(assert_gradients_match)
     assert_gradients_match(
         lambda: net.loss_and_gradients(X, **kwargs)[0], net.parameters, grads
     )
+
+
+def test_laplace_scale_is_fitted_state(small):
+    from skdbn._prior import LAPLACE_SCALE
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        default = _vae(prior="laplace", hidden_layer_sizes=(16, 6)).fit(small)
+        narrow = _vae(
+            prior="laplace", laplace_scale=0.1, hidden_layer_sizes=(16, 6)
+        ).fit(small)
+    assert default._laplace_scale == LAPLACE_SCALE
+    assert narrow._laplace_scale == 0.1
+    # The ELBO and the samples use the scale the network was trained with,
+    # even after set_params; the fitted scale is what they read.
+    before = narrow.score_samples(small)
+    samples = narrow.sample(4, random_state=0)
+    narrow.set_params(laplace_scale=5.0)
+    np.testing.assert_array_equal(narrow.score_samples(small), before)
+    np.testing.assert_array_equal(narrow.sample(4, random_state=0), samples)
+    narrow._laplace_scale = 0.5
+    assert not np.allclose(narrow.score_samples(small), before)
+    assert not np.allclose(narrow.sample(4, random_state=0), samples)
+    with pytest.raises(ValueError, match="laplace_scale"):
+        _vae(prior="laplace", laplace_scale=0.0).fit(small)
 
 
 def test_active_code_fraction_by_hand():
