@@ -615,7 +615,8 @@ class DBNClassifier(ClassifierMixin, UpDownMixin, _BaseDBN):
         a ``fine_tuning_schedule``). Three times MLP's default: logistic
         hidden units learn more slowly than rectified ones, and at 1e-3 the
         network was still far from a fit after 200 epochs on several tables
-        of the defaults benchmark (``benchmarks/README.md``, "Defaults").
+        of the defaults benchmark (``benchmarks/README.md``,
+        "DBNClassifier() on raw tables").
     fine_tuning_schedule : {"constant", "invscaling", "adaptive"}, \
             default="constant"
         How the fine-tuning step of ``solver="sgd"`` changes (the other

@@ -1,12 +1,12 @@
 """Minibatch sizes, epochs and BLAS thread counts chosen for the shapes of a fit.
 
 ``batch_size="auto"`` resolves here, separately for pre-training and for
-fine-tuning, ``n_epochs="auto"`` (pre-training) from the number of
-minibatches an epoch has, and so does the number of BLAS threads a fit runs
-with: small
-matrix products finish faster on one thread than on several, and on a busy
-machine extra threads wait for cores (see ``benchmarks/README.md``, "Speed
-on small problems", for the measurements behind both rules).
+fine-tuning; so does ``n_epochs="auto"`` (pre-training), from the number of
+minibatches an epoch has, and the number of BLAS threads a fit runs with:
+small matrix products finish faster on one thread than on several, and on a
+busy machine extra threads wait for cores (see ``benchmarks/README.md``,
+"Speed on small problems" and "DBNClassifier() on raw tables", for the
+measurements behind these rules).
 """
 
 import contextlib
@@ -33,7 +33,7 @@ MIN_PRETRAINING_EPOCHS = 10
 #: weights hardly leave their initial scale (0.01), its features are nearly
 #: constant, and fine-tuning starts from weights smaller than a random
 #: initialisation's. 500 updates is 10 epochs of 5,000 rows at the default
-#: minibatch (see benchmarks/README.md, "Defaults").
+#: minibatch (benchmarks/README.md, "DBNClassifier() on raw tables").
 MIN_PRETRAINING_UPDATES = 500
 
 #: Multiply-adds (rows x inputs x outputs) of the largest matrix product of
