@@ -27,27 +27,42 @@ def brute_force_rbm():
     return _brute_force_rbm
 
 
+def _numerical_gradient(loss, array, step=1e-6):
+    """Central differences of ``loss()`` in each entry of ``array``.
+
+    ``loss`` is a callable without arguments that reads ``array``, which is
+    changed in place, one entry at a time, and restored.
+    """
+    gradient = np.zeros_like(array)
+    for index in np.ndindex(array.shape):
+        saved = array[index]
+        array[index] = saved + step
+        plus = loss()
+        array[index] = saved - step
+        minus = loss()
+        array[index] = saved
+        gradient[index] = (plus - minus) / (2 * step)
+    return gradient
+
+
+@pytest.fixture
+def numerical_gradient():
+    """``f(loss, array)``: central differences of ``loss()`` in ``array``."""
+    return _numerical_gradient
+
+
 def _assert_gradients_match_finite_differences(
     loss, params, grads, step=1e-6, rtol=1e-5, atol=1e-8
 ):
     """Each ``grads[i]`` against central differences of ``loss()`` in ``params[i]``.
 
     ``loss`` is a callable without arguments that returns the scalar loss
-    for the current values of ``params`` (arrays changed in place, one entry
-    at a time, and restored).
+    for the current values of ``params`` (see ``_numerical_gradient``).
     """
     assert len(grads) == len(params)
     for param, grad in zip(params, grads, strict=True):
         assert grad.shape == param.shape
-        numeric = np.empty_like(param)
-        for index in np.ndindex(param.shape):
-            saved = param[index]
-            param[index] = saved + step
-            plus = loss()
-            param[index] = saved - step
-            minus = loss()
-            param[index] = saved
-            numeric[index] = (plus - minus) / (2 * step)
+        numeric = _numerical_gradient(loss, param, step)
         np.testing.assert_allclose(grad, numeric, rtol=rtol, atol=atol)
 
 

@@ -100,20 +100,7 @@ def bernoulli_log_likelihood(targets, field):
     return np.mean(np.sum(targets * np.log(p) + (1 - targets) * np.log1p(-p), 1))
 
 
-def numerical_gradient(function, array, eps=1e-6):
-    gradient = np.zeros_like(array)
-    for index in np.ndindex(array.shape):
-        saved = array[index]
-        array[index] = saved + eps
-        up = function()
-        array[index] = saved - eps
-        down = function()
-        array[index] = saved
-        gradient[index] = (up - down) / (2 * eps)
-    return gradient
-
-
-def test_wake_phase_states_and_generative_changes():
+def test_wake_phase_states_and_generative_changes(numerical_gradient):
     net = tiny_net()
     changes, u = one_step(net)
     wake = changes["wake"]
@@ -153,7 +140,9 @@ def energy(top, V, H):
 
 
 @pytest.mark.parametrize("cd_steps", [1, 2])
-def test_top_phase_is_contrastive_divergence_with_softmax_labels(cd_steps):
+def test_top_phase_is_contrastive_divergence_with_softmax_labels(
+    cd_steps, numerical_gradient
+):
     net = tiny_net()
     changes, u = one_step(net, cd_steps)
     top, n_pen = net.top, SIZES[-1]
@@ -193,7 +182,7 @@ def test_top_phase_is_contrastive_divergence_with_softmax_labels(cd_steps):
         )
 
 
-def test_sleep_phase_states_and_recognition_changes():
+def test_sleep_phase_states_and_recognition_changes(numerical_gradient):
     net = tiny_net()
     changes, u = one_step(net)
     sleep = changes["sleep"]
