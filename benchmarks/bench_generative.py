@@ -127,17 +127,12 @@ def part_1(args, X_train, X_test, y_train, y_test):
     print("|---|---|---|---|---|---|---|---|")
     for seed in args.seeds:
         start = time.perf_counter()
-        vae = DBNAutoencoder(
-            args.hidden,
-            n_epochs=args.pretrain_epochs,
-            max_iter=args.epochs,
-            batch_size=100,
-            learning_rate_init=3e-3,
-            variational=True,
+        vae = variational_autoencoder(
+            args,
+            seed,
             prior="rbm",
             prior_n_components=args.prior_components,
             prior_n_epochs=args.prior_epochs,
-            random_state=seed,
         ).fit(X_train)
         seconds = time.perf_counter() - start
         rbm_prior = vae.prior_, vae.prior_log_partition_
@@ -157,6 +152,20 @@ def part_1(args, X_train, X_test, y_train, y_test):
             )
 
 
+def variational_autoencoder(args, seed, **params):
+    """The benchmark's VAE (the same encoder and decoder in both parts)."""
+    return DBNAutoencoder(
+        args.hidden,
+        n_epochs=args.pretrain_epochs,
+        max_iter=args.epochs,
+        batch_size=100,
+        learning_rate_init=3e-3,
+        variational=True,
+        random_state=seed,
+        **params,
+    )
+
+
 def part_2(args, X_train, X_test, y_train, y_test):
     print()
     print(
@@ -167,16 +176,7 @@ def part_2(args, X_train, X_test, y_train, y_test):
     for seed in args.seeds:
         for prior in ("gaussian", "laplace"):
             start = time.perf_counter()
-            vae = DBNAutoencoder(
-                args.hidden,
-                n_epochs=args.pretrain_epochs,
-                max_iter=args.epochs,
-                batch_size=100,
-                learning_rate_init=3e-3,
-                variational=True,
-                prior=prior,
-                random_state=seed,
-            ).fit(X_train)
+            vae = variational_autoencoder(args, seed, prior=prior).fit(X_train)
             seconds = time.perf_counter() - start
             codes = vae.transform(X_test)
             mc = vae.score_samples(X_test, n_draws=args.elbo_draws, random_state=0)
