@@ -1,28 +1,24 @@
 """Generative metrics against brute-force enumeration and numerical integration.
 
-Exact log partition functions and log-likelihoods are checked against sums
-over all joint states (or integrals over Gaussian visible units); AIS
-estimates and DBN lower bounds against those exact values.
+The average log-likelihood is checked against sums over all joint states (or
+integrals over Gaussian visible units), and DBN lower bounds against exact
+values. The exact log partition function and pseudo-likelihood are tested in
+``test_exact.py``, AIS in ``test_ais.py``.
 """
 
 import itertools
 
 import numpy as np
 import pytest
-import scipy.sparse as sp
 from scipy import integrate
 from scipy.special import expit, logsumexp
 
 import skdbn.evaluation as evaluation
 from skdbn import BernoulliRBMStack, RBMLayer
 from skdbn.evaluation import (
-    AISResult,
-    ais_log_partition,
     dbn_log_likelihood_lower_bound,
     log_likelihood,
-    log_likelihood_exact,
     log_partition_exact,
-    pseudo_likelihood,
 )
 
 
@@ -47,129 +43,7 @@ def test_public_names():
     }
 
 
-@pytest.mark.parametrize("shape", [(12, 10), (9, 11), (1, 1), (3, 12)])
-def test_log_partition_matches_brute_force(brute_force_rbm, shape):
-    layer = random_rbm(*shape, seed=sum(shape))
-    _, _, _, log_z = brute_force_rbm(*layer.parameters)
-    for over in ("auto", "visible", "hidden"):
-        assert log_partition_exact(layer, over=over) == pytest.approx(
-            log_z, rel=1e-12, abs=1e-12
-        )
-
-
-def test_log_partition_is_stable_for_large_weights(brute_force_rbm):
-    # Energies of several hundred: exp(-E) overflows float64.
-    layer = random_rbm(6, 5, seed=0, weight_scale=250.0)
-    _, _, _, log_z = brute_force_rbm(*layer.parameters)
-    assert log_z > 710  # beyond np.exp's range
-    for over in ("visible", "hidden"):
-        assert log_partition_exact(layer, over=over) == pytest.approx(log_z, rel=1e-12)
-
-
-def test_log_partition_does_not_depend_on_chunk_size(monkeypatch):
-    layer = random_rbm(9, 10, seed=1)
-    expected = log_partition_exact(layer, over="hidden")
-    monkeypatch.setattr(evaluation, "_CHUNK_ELEMENTS", 50)  # 5 states a chunk
-    for over in ("visible", "hidden"):
-        assert log_partition_exact(layer, over=over) == pytest.approx(
-            expected, rel=1e-12
-        )
-
-
-def test_log_partition_of_float32_layer_is_float64_accurate(brute_force_rbm):
-    layer = random_rbm(10, 8, seed=2, dtype=np.float32)
-    _, _, _, log_z = brute_force_rbm(*layer.parameters)
-    result = log_partition_exact(layer)
-    assert isinstance(result, float)
-    assert result == pytest.approx(log_z, rel=1e-12)
-    assert layer.weights.dtype == np.float32  # the layer is not touched
-    V, _, P, _ = brute_force_rbm(*layer.parameters)
-    np.testing.assert_allclose(
-        log_likelihood_exact(layer, V.astype(np.float32)),
-        np.log(P.sum(axis=1)),
-        rtol=1e-10,
-    )
-
-
-def test_log_partition_refuses_too_many_states():
-    layer = random_rbm(30, 25, seed=3)
-    with pytest.raises(ValueError, match=r"n_visible=30, n_hidden=25.*2\*\*25"):
-        log_partition_exact(layer)
-    with pytest.raises(ValueError, match=r"2\*\*30 .*max_states=1048576"):
-        log_partition_exact(layer, over="visible")
-    small = random_rbm(12, 10, seed=4)
-    with pytest.raises(ValueError, match=r"2\*\*10 = 1024 .*max_states=1000"):
-        log_partition_exact(small, max_states=1000)
-    # "auto" enumerates the smaller layer, whichever it is.
-    assert np.isfinite(log_partition_exact(random_rbm(3, 25, seed=3)))
-    assert np.isfinite(log_partition_exact(random_rbm(25, 3, seed=3)))
-    # Exactly at the limit is allowed.
-    assert np.isfinite(log_partition_exact(small, max_states=1024))
-    with pytest.raises(ValueError, match="over must be"):
-        log_partition_exact(small, over="both")
-    with pytest.raises(ValueError, match=r"2\*\*10"):
-        log_likelihood_exact(small, np.zeros((1, 12)), max_states=1000)
-
-
-def test_log_likelihood_matches_brute_force(brute_force_rbm):
-    layer = random_rbm(12, 10, seed=5)
-    V, _, P, _ = brute_force_rbm(*layer.parameters)
-    expected = np.log(P.sum(axis=1))  # log p(v) = log sum_h p(v, h)
-    result = log_likelihood_exact(layer, V)
-    assert result.dtype == np.float64
-    np.testing.assert_allclose(result, expected, rtol=1e-10)
-    # The model's probabilities of all visible vectors sum to one.
-    assert np.exp(result).sum() == pytest.approx(1.0, rel=1e-10)
-
-
-def test_log_likelihood_inputs():
-    layer = random_rbm(6, 7, seed=6)
-    X = (np.random.default_rng(0).random((25, 6)) < 0.4).astype(np.float64)
-    dense = log_likelihood_exact(layer, X)
-    for data in (sp.csr_matrix(X), sp.csr_array(X), sp.csc_matrix(X), X.tolist()):
-        np.testing.assert_allclose(log_likelihood_exact(layer, data), dense)
-    log_z = log_partition_exact(layer)
-    np.testing.assert_allclose(
-        log_likelihood_exact(layer, X, log_partition=log_z), dense
-    )
-    # A wrong log Z is used as given.
-    np.testing.assert_allclose(
-        log_likelihood_exact(layer, X, log_partition=log_z + 1.0), dense - 1.0
-    )
-    with pytest.raises(ValueError, match="X has 5 features.*6"):
-        log_likelihood_exact(layer, X[:, :5])
-
-
-def test_pseudo_likelihood_matches_brute_force(brute_force_rbm):
-    layer = random_rbm(8, 6, seed=7, weight_scale=2.0)
-    V, _, P, _ = brute_force_rbm(*layer.parameters)
-    p_v = P.sum(axis=1)
-    index = {tuple(v): i for i, v in enumerate(V)}
-    X = V[np.random.default_rng(1).choice(len(V), 40)]
-    expected = np.zeros(len(X))
-    for n, x in enumerate(X):
-        for i in range(len(x)):
-            flipped = x.copy()
-            flipped[i] = 1 - flipped[i]
-            p_x, p_flipped = p_v[index[tuple(x)]], p_v[index[tuple(flipped)]]
-            expected[n] += np.log(p_x / (p_x + p_flipped))  # log p(x_i | x_-i)
-    result = pseudo_likelihood(layer, X)
-    np.testing.assert_allclose(result, expected, rtol=1e-10)
-    # Deterministic, and the same for sparse input.
-    np.testing.assert_array_equal(pseudo_likelihood(layer, X), result)
-    np.testing.assert_allclose(pseudo_likelihood(layer, sp.csr_array(X)), result)
-
-
-def test_pseudo_likelihood_chunks_and_large_weights(monkeypatch):
-    layer = random_rbm(7, 5, seed=8, weight_scale=300.0)
-    X = (np.random.default_rng(2).random((30, 7)) < 0.5).astype(np.float64)
-    result = pseudo_likelihood(layer, X)
-    assert np.all(np.isfinite(result)) and np.all(result <= 0)
-    monkeypatch.setattr(evaluation, "_CHUNK_ELEMENTS", 40)  # one row a chunk
-    np.testing.assert_allclose(pseudo_likelihood(layer, X), result, rtol=1e-12)
-
-
-# ---------------------------------------------------------------- AIS
+# ------------------------------------------------- RBMs and data for AIS
 
 
 def realistic_rbm(n_visible, n_hidden, seed, visible_units="bernoulli", std=False):
@@ -193,171 +67,6 @@ def binary_prototype_data(n_samples, n_features, seed):
     rows = prototypes[rng.integers(4, size=n_samples)]
     flips = rng.random(rows.shape) < 0.05
     return (rows ^ flips).astype(np.float64)
-
-
-@pytest.fixture(scope="module")
-def trained_rbm():
-    """A 15 x 10 Bernoulli RBM trained by CD-1 on structured data, and the data."""
-    X = binary_prototype_data(500, 15, seed=0)
-    stack = BernoulliRBMStack(
-        hidden_layer_sizes=(10,), n_epochs=30, learning_rate=0.1, random_state=0
-    ).fit(X)
-    return stack.layers_[0], X
-
-
-#: (shape, visible units, learned std, annealing steps): Gaussian visible
-#: units need a longer schedule for the same accuracy. Over seeds 0-9 these
-#: budgets gave errors of at most 0.05 (Bernoulli) and 0.065 (Gaussian) nats.
-AIS_CASES = [
-    ((10, 8), "bernoulli", False, 1000),
-    ((15, 10), "bernoulli", False, 1000),
-    ((10, 8), "gaussian", False, 3000),
-    ((15, 10), "gaussian", False, 3000),
-    ((10, 8), "gaussian", True, 3000),
-    ((15, 10), "gaussian", True, 3000),
-]
-
-
-@pytest.mark.parametrize("shape, units, std, n_steps", AIS_CASES)
-def test_ais_matches_exact_log_partition(shape, units, std, n_steps):
-    layer = realistic_rbm(*shape, seed=sum(shape), visible_units=units, std=std)
-    exact = log_partition_exact(layer, over="hidden")
-    result = ais_log_partition(layer, n_runs=100, betas=n_steps, random_state=0)
-    assert isinstance(result, AISResult)
-    assert abs(result.log_partition - exact) < 0.1
-    assert result.lower <= result.log_partition <= result.upper
-    assert result.log_weights.shape == (100,)
-    assert result.log_weights.dtype == np.float64
-    # The estimate is the log of the mean importance weight.
-    assert result.log_partition == pytest.approx(
-        logsumexp(result.log_weights) - np.log(100), rel=1e-12
-    )
-
-
-def test_ais_matches_exact_for_trained_rbm(trained_rbm):
-    layer, X = trained_rbm
-    exact = log_partition_exact(layer)
-    result = ais_log_partition(layer, X, betas=1000, random_state=0)
-    assert abs(result.log_partition - exact) < 0.1
-    assert result.lower < exact < result.upper
-
-
-@pytest.mark.parametrize("units, std", [("bernoulli", False), ("gaussian", True)])
-def test_ais_is_unbiased_in_z(units, std):
-    # Each importance weight is an unbiased estimate of Z: over many runs of a
-    # deliberately short schedule (so that the weights vary a lot), their mean
-    # divided by the exact Z is 1 within a few standard errors.
-    layer = realistic_rbm(10, 8, seed=3, visible_units=units, std=std)
-    exact = log_partition_exact(layer, over="hidden")
-    ratios = np.concatenate(
-        [
-            np.exp(
-                ais_log_partition(layer, betas=10, random_state=seed).log_weights
-                - exact
-            )
-            for seed in range(20)
-        ]
-    )
-    standard_error = ratios.std(ddof=1) / np.sqrt(ratios.size)
-    assert standard_error > 0.005  # the test has something to detect
-    assert abs(ratios.mean() - 1.0) < 3 * standard_error
-
-
-def test_ais_interval_contains_exact_value_in_most_seeds():
-    layer = realistic_rbm(15, 10, seed=4)
-    exact = log_partition_exact(layer)
-    results = [ais_log_partition(layer, betas=100, random_state=s) for s in range(10)]
-    covered = sum(r.lower <= exact <= r.upper for r in results)
-    assert covered >= 8
-    # The interval is not vacuous: a long schedule narrows it.
-    narrow = ais_log_partition(layer, betas=2000, random_state=0)
-    assert narrow.upper - narrow.lower < 0.2
-    assert narrow.lower <= exact <= narrow.upper
-
-
-def test_ais_is_reproducible_and_accepts_any_dtype_and_sparse_data(trained_rbm):
-    layer, X = trained_rbm
-    first = ais_log_partition(layer, X, betas=50, random_state=1)
-    again = ais_log_partition(layer, X, betas=50, random_state=1)
-    np.testing.assert_array_equal(first.log_weights, again.log_weights)
-    other = ais_log_partition(layer, X, betas=50, random_state=2)
-    assert not np.array_equal(first.log_weights, other.log_weights)
-    sparse = ais_log_partition(layer, sp.csr_array(X), betas=50, random_state=1)
-    np.testing.assert_allclose(sparse.log_weights, first.log_weights, rtol=1e-12)
-    float32 = RBMLayer(*(np.asarray(p, np.float32) for p in layer.parameters))
-    result = ais_log_partition(float32, X, betas=50, random_state=1)
-    assert result.log_weights.dtype == np.float64
-    np.testing.assert_allclose(result.log_weights, first.log_weights, rtol=1e-5)
-
-
-def test_ais_base_rate_model_is_exact_for_an_independent_rbm():
-    # With zero weights the RBM is its own base-rate model when the data's
-    # smoothed means are the sigmoid of its biases: every weight is Z exactly.
-    smoothing = evaluation._BASE_RATE_SMOOTHING
-    p = np.array([0.2, 0.5, 0.9])
-    q = (p + smoothing) / (1 + 2 * smoothing)
-    layer = RBMLayer(np.zeros((3, 4)), np.log(q / (1 - q)), np.zeros(4))
-    result = ais_log_partition(layer, p[np.newaxis], betas=5, random_state=0)
-    np.testing.assert_allclose(result.log_weights, log_partition_exact(layer))
-    assert result.lower == pytest.approx(result.upper)
-
-
-def test_ais_default_schedule_is_the_papers():
-    betas = evaluation._annealing_schedule(14500)
-    expected = np.concatenate(
-        [
-            np.linspace(0, 0.5, 500, endpoint=False),
-            np.linspace(0.5, 0.9, 4000, endpoint=False),
-            np.linspace(0.9, 1.0, 10001),
-        ]
-    )
-    np.testing.assert_allclose(betas, expected)
-    for n in (1, 2, 3, 29, 100, 1001):
-        schedule = evaluation._annealing_schedule(n)
-        assert schedule.size == n + 1
-        assert schedule[0] == 0 and schedule[-1] == 1
-        assert np.all(np.diff(schedule) > 0)
-    custom = [0.0, 0.3, 0.3, 1.0]
-    np.testing.assert_array_equal(evaluation._annealing_schedule(custom), custom)
-
-
-@pytest.mark.parametrize(
-    "kwargs, message",
-    [
-        ({"betas": 0}, "betas must be at least 1"),
-        ({"betas": [0.0, 0.5]}, "from 0 to 1"),
-        ({"betas": [0.1, 1.0]}, "from 0 to 1"),
-        ({"betas": [0.0, 0.7, 0.5, 1.0]}, "non-decreasing"),
-        ({"n_runs": 1}, "n_runs must be an integer of at least 2"),
-        ({"X": np.zeros((3, 4))}, "X has 4 features"),
-    ],
-)
-def test_ais_rejects_bad_arguments(kwargs, message):
-    layer = realistic_rbm(5, 3, seed=0)
-    with pytest.raises(ValueError, match=message):
-        ais_log_partition(layer, **kwargs)
-
-
-@pytest.mark.parametrize(
-    "visible, hidden",
-    [("relu", "bernoulli"), ("bernoulli", "relu"), ("bernoulli", "gaussian")],
-)
-def test_ais_rejects_unsupported_units(visible, hidden):
-    layer = RBMLayer(np.zeros((3, 2)), np.zeros(3), np.zeros(2), visible, hidden)
-    message = (
-        "bernoulli or gaussian visible units and bernoulli hidden units; this one "
-        f"has '{visible}' visible and '{hidden}' hidden"
-    )
-    with pytest.raises(ValueError, match=message):
-        ais_log_partition(layer)
-    with pytest.raises(ValueError, match="bernoulli or gaussian visible units"):
-        log_likelihood(layer, np.zeros((1, 3)), method="ais")
-
-
-def test_log_partition_exact_auto_enumerates_the_binary_layer():
-    # Gaussian visible units cannot be enumerated, even when fewer.
-    layer = realistic_rbm(3, 6, seed=5, visible_units="gaussian")
-    assert log_partition_exact(layer) == log_partition_exact(layer, over="hidden")
 
 
 # ----------------------------------------------------------- log_likelihood

@@ -93,7 +93,7 @@ def test_dbn_batch_sizes_in_each_phase(
 
 
 def test_autoencoder_batch_sizes_in_each_phase(data, monkeypatch):
-    from skdbn._autoencoder import AutoencoderNetwork
+    from skdbn._autoencoder_network import AutoencoderNetwork
 
     X, _ = data
     rows = []
