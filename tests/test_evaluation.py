@@ -10,6 +10,7 @@ import itertools
 
 import numpy as np
 import pytest
+from builders import binary_prototype_data, realistic_rbm
 from scipy import integrate
 from scipy.special import expit, logsumexp
 
@@ -20,15 +21,6 @@ from skdbn.evaluation import (
     log_likelihood,
     log_partition_exact,
 )
-
-
-def random_rbm(n_visible, n_hidden, seed, weight_scale=1.0, dtype=np.float64):
-    rng = np.random.default_rng(seed)
-    return RBMLayer(
-        (weight_scale * rng.standard_normal((n_visible, n_hidden))).astype(dtype),
-        rng.standard_normal(n_visible).astype(dtype),
-        rng.standard_normal(n_hidden).astype(dtype),
-    )
 
 
 def test_public_names():
@@ -44,29 +36,6 @@ def test_public_names():
 
 
 # ------------------------------------------------- RBMs and data for AIS
-
-
-def realistic_rbm(n_visible, n_hidden, seed, visible_units="bernoulli", std=False):
-    """Weights N(0, 0.5^2), unit-normal biases; optional learned log std."""
-    rng = np.random.default_rng(seed)
-    log_std = rng.normal(0.0, 0.3, n_visible) if std else None
-    return RBMLayer(
-        rng.normal(0.0, 0.5, (n_visible, n_hidden)),
-        rng.standard_normal(n_visible),
-        rng.standard_normal(n_hidden),
-        visible_units,
-        "bernoulli",
-        log_std,
-    )
-
-
-def binary_prototype_data(n_samples, n_features, seed):
-    """Noisy copies of a few binary prototypes: data with real structure."""
-    rng = np.random.default_rng(seed)
-    prototypes = rng.random((4, n_features)) < 0.5
-    rows = prototypes[rng.integers(4, size=n_samples)]
-    flips = rng.random(rows.shape) < 0.05
-    return (rows ^ flips).astype(np.float64)
 
 
 # ----------------------------------------------------------- log_likelihood

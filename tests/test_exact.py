@@ -6,22 +6,14 @@ Checked against sums over all joint states (``brute_force_rbm``).
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from builders import random_rbm
 
-from skdbn import RBMLayer, _exact
+from skdbn import _exact
 from skdbn.evaluation import (
     log_likelihood_exact,
     log_partition_exact,
     pseudo_likelihood,
 )
-
-
-def random_rbm(n_visible, n_hidden, seed, weight_scale=1.0, dtype=np.float64):
-    rng = np.random.default_rng(seed)
-    return RBMLayer(
-        (weight_scale * rng.standard_normal((n_visible, n_hidden))).astype(dtype),
-        rng.standard_normal(n_visible).astype(dtype),
-        rng.standard_normal(n_hidden).astype(dtype),
-    )
 
 
 @pytest.mark.parametrize("shape", [(12, 10), (9, 11), (1, 1), (3, 12)])

@@ -3,6 +3,7 @@ import pickle
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from builders import OPTIMIZERS, ROUNDING
 from scipy.special import expit, log_softmax, softmax
 
 from skdbn import RBMLayer
@@ -289,13 +290,6 @@ def test_network_pickles_without_buffers():
 
 # -- With the optimisers (their own tests: test_optimizers.py) ------------------
 
-OPTIMIZERS = [
-    lambda: SGDOptimizer(0.05, momentum=0.0),
-    lambda: SGDOptimizer(0.05, momentum=0.9, nesterov=False),
-    lambda: SGDOptimizer(0.05, momentum=0.9, nesterov=True),
-    lambda: AdamOptimizer(0.1),
-]
-
 
 @pytest.mark.parametrize("make_optimizer", OPTIMIZERS)
 def test_optimizers_train_a_network(make_optimizer):
@@ -348,13 +342,6 @@ def test_network_with_fortran_ordered_weights():
         np.testing.assert_allclose(a, b)
 
 
-#: Tolerances for "equal to rounding" after a few steps.
-_ROUNDING = {
-    np.float64: {"rtol": 1e-12, "atol": 1e-14},
-    np.float32: {"rtol": 1e-5, "atol": 1e-6},
-}
-
-
 @pytest.mark.parametrize("make_optimizer", OPTIMIZERS)
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("weighted", [False, True])
@@ -382,7 +369,7 @@ def test_train_step_equals_gradients_then_update(make_optimizer, dtype, weighted
         )
     for a, b in zip(stepped.parameters, reference.parameters, strict=True):
         assert a.dtype == dtype
-        np.testing.assert_allclose(a, b, **_ROUNDING[dtype])
+        np.testing.assert_allclose(a, b, **ROUNDING[dtype])
 
 
 def test_train_step_without_penalty_reports_the_data_loss():

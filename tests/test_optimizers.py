@@ -2,15 +2,9 @@
 
 import numpy as np
 import pytest
+from builders import OPTIMIZERS, ROUNDING
 
 from skdbn._optimizers import AdamOptimizer, SGDOptimizer
-
-OPTIMIZERS = [
-    lambda: SGDOptimizer(0.05, momentum=0.0),
-    lambda: SGDOptimizer(0.05, momentum=0.9, nesterov=False),
-    lambda: SGDOptimizer(0.05, momentum=0.9, nesterov=True),
-    lambda: AdamOptimizer(0.1),
-]
 
 
 @pytest.mark.parametrize("make_optimizer", OPTIMIZERS)
@@ -143,13 +137,6 @@ def test_optimizers_on_large_and_non_contiguous_parameters(kind, order):
     np.testing.assert_allclose(biases, _reference_updates(kind, bias, bias_grads))
 
 
-#: Tolerances for "equal to rounding" after a few steps.
-_ROUNDING = {
-    np.float64: {"rtol": 1e-12, "atol": 1e-14},
-    np.float32: {"rtol": 1e-5, "atol": 1e-6},
-}
-
-
 @pytest.mark.parametrize("make_optimizer", OPTIMIZERS)
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_folded_weight_decay_gives_the_unfused_step(make_optimizer, dtype):
@@ -176,7 +163,7 @@ def test_folded_weight_decay_gives_the_unfused_step(make_optimizer, dtype):
         assert norm == pytest.approx(expected_norm, rel=1e-5)
     for a, b in zip(fused, unfused, strict=True):
         assert a.dtype == dtype
-        np.testing.assert_allclose(a, b, **_ROUNDING[dtype])
+        np.testing.assert_allclose(a, b, **ROUNDING[dtype])
 
 
 def test_optimizer_rejects_bad_n_decayed():
@@ -197,5 +184,5 @@ def test_sgd_blas_and_numpy_paths_agree(nesterov, dtype):
         c_opt.update([c_param], [grad.copy()], weight_decay=0.1, n_decayed=1)
         f_opt.update([f_param], [grad.copy()], weight_decay=0.1, n_decayed=1)
     assert c_param.dtype == f_param.dtype == dtype
-    np.testing.assert_allclose(c_param, f_param, **_ROUNDING[dtype])
+    np.testing.assert_allclose(c_param, f_param, **ROUNDING[dtype])
     assert not np.allclose(c_param, start)
