@@ -36,6 +36,17 @@ MIN_PRETRAINING_EPOCHS = 10
 #: minibatch (benchmarks/README.md, "DBNClassifier() on raw tables").
 MIN_PRETRAINING_UPDATES = 500
 
+#: ... but at most this many epochs (unless ``MIN_PRETRAINING_EPOCHS`` is
+#: more): a table of a few hundred rows would otherwise pre-train for
+#: 167-250 epochs, several times the cost of its fine-tuning (at most
+#: ``max_iter=200`` epochs of single-step work) and 3-5 times the fit time of
+#: ``MLPClassifier()``. 70 epochs cost at most about a third of the
+#: fine-tuning's passes and keep what the updates bought: at least 200
+#: updates for tables of 201-300 rows (sonar's gain from pre-training needs
+#: them; 150 lose it), and tables of about 700 rows or more are not capped
+#: (benchmarks/README.md, "Fit time at the defaults").
+MAX_AUTO_PRETRAINING_EPOCHS = 70
+
 #: Multiply-adds (rows x inputs x outputs) of the largest matrix product of
 #: a minibatch step that earn a BLAS thread: a fit runs on
 #: ``largest // THREAD_GRAIN`` threads (at least one), never more than the
@@ -68,24 +79,28 @@ def resolve_batch_size(batch_size, n_samples, phase):
 def resolve_pretraining_epochs(n_epochs, n_samples, batch_size):
     """Epochs of pre-training for ``n_epochs`` (an integer, or ``"auto"``).
 
-    ``"auto"`` is the larger of ``MIN_PRETRAINING_EPOCHS`` and the number of
-    epochs that makes ``MIN_PRETRAINING_UPDATES`` minibatch updates of
-    ``batch_size`` rows (the resolved size) out of ``n_samples`` rows.
+    ``"auto"`` is the number of epochs that makes ``MIN_PRETRAINING_UPDATES``
+    minibatch updates of ``batch_size`` rows (the resolved size) out of
+    ``n_samples`` rows, at most ``MAX_AUTO_PRETRAINING_EPOCHS`` and at least
+    ``MIN_PRETRAINING_EPOCHS``.
 
     Examples
     --------
     >>> from skdbn._speed import resolve_pretraining_epochs
     >>> resolve_pretraining_epochs("auto", 60000, 100)
     10
-    >>> resolve_pretraining_epochs("auto", 216, 100)  # 3 minibatches an epoch
-    167
+    >>> resolve_pretraining_epochs("auto", 1000, 100)  # 10 minibatches an epoch
+    50
+    >>> resolve_pretraining_epochs("auto", 216, 100)  # 3: 167 epochs, capped
+    70
     >>> resolve_pretraining_epochs(5, 216, 100)
     5
     """
     if not (isinstance(n_epochs, str) and n_epochs == "auto"):
         return int(n_epochs)
     batches = -(-max(1, n_samples) // max(1, batch_size))
-    return max(MIN_PRETRAINING_EPOCHS, -(-MIN_PRETRAINING_UPDATES // batches))
+    epochs = min(-(-MIN_PRETRAINING_UPDATES // batches), MAX_AUTO_PRETRAINING_EPOCHS)
+    return max(MIN_PRETRAINING_EPOCHS, epochs)
 
 
 def blas_thread_count(shape, hidden_layer_sizes, batch_size, n_outputs=0):

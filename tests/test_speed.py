@@ -124,13 +124,22 @@ def test_bad_batch_size_is_rejected(data, batch_size):
 
 
 def test_auto_pretraining_epochs_rule():
-    # At least 10 epochs and at least 500 minibatch updates.
+    # 500 minibatch updates, within 10 to 70 epochs.
     assert speed.resolve_pretraining_epochs("auto", 60_000, 100) == 10
     assert speed.resolve_pretraining_epochs("auto", 5_000, 100) == 10
     assert speed.resolve_pretraining_epochs("auto", 1_000, 100) == 50
-    assert speed.resolve_pretraining_epochs("auto", 216, 100) == 167
-    assert speed.resolve_pretraining_epochs("auto", 40, 40) == 500
+    assert speed.resolve_pretraining_epochs("auto", 701, 100) == 63
+    assert speed.resolve_pretraining_epochs("auto", 690, 100) == 70  # 72, capped
+    assert speed.resolve_pretraining_epochs("auto", 216, 100) == 70  # 167, capped
+    assert speed.resolve_pretraining_epochs("auto", 40, 40) == 70
     assert speed.resolve_pretraining_epochs(3, 40, 40) == 3
+    assert speed.resolve_pretraining_epochs(500, 40, 40) == 500  # no cap if given
+
+
+def test_auto_pretraining_epochs_cap_never_goes_below_the_minimum(monkeypatch):
+    monkeypatch.setattr(speed, "MAX_AUTO_PRETRAINING_EPOCHS", 5)
+    assert speed.resolve_pretraining_epochs("auto", 216, 100) == 10
+    assert speed.resolve_pretraining_epochs("auto", 60_000, 100) == 10
 
 
 @pytest.mark.parametrize("estimator", [BernoulliRBMStack, GaussianRBMStack])
@@ -139,8 +148,9 @@ def test_stack_trains_auto_epochs(data, estimator, n_epochs):
     X, _ = data
     stack = estimator((4, 3), n_epochs=n_epochs, random_state=0).fit(X[:150])
     epochs = [trainer.epochs_done for trainer in stack._trainers]
-    # 150 rows in minibatches of 100: 2 updates an epoch, 250 epochs.
-    assert epochs == ([250, 250] if n_epochs == "auto" else [250, 2])
+    # 150 rows in minibatches of 100: 2 updates an epoch, 250 epochs for 500
+    # updates, capped at 70.
+    assert epochs == ([70, 70] if n_epochs == "auto" else [70, 2])
     assert [t.settings.n_epochs for t in stack._trainers] == epochs
 
 
