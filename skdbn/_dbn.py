@@ -568,8 +568,9 @@ class DBNClassifier(ClassifierMixin, UpDownMixin, _BaseDBN):
     batch_size : int or "auto", default="auto"
         Minibatch size, for pre-training and fine-tuning alike. ``"auto"`` is
         ``min(200, n_samples)`` in fine-tuning, as in scikit-learn's MLP, and
-        ``min(100, n_samples)`` in pre-training, where contrastive divergence
-        learns better from smaller minibatches.
+        ``min(100, max(10, ceil(n_samples / 10)))`` in pre-training, where
+        contrastive divergence learns better from smaller minibatches (at
+        least 10 an epoch: small tables gain from the updates).
     cd_steps : int or sequence of int, default=1
         Gibbs steps of CD-k during pre-training.
     persistent : bool, default=False
@@ -1343,8 +1344,9 @@ class DBNRegressor(RegressorMixin, _BaseDBN):
     batch_size : int or "auto", default="auto"
         Minibatch size, for pre-training and fine-tuning alike. ``"auto"`` is
         ``min(200, n_samples)`` in fine-tuning, as in scikit-learn's MLP, and
-        ``min(100, n_samples)`` in pre-training, where contrastive divergence
-        learns better from smaller minibatches.
+        ``min(100, max(10, ceil(n_samples / 10)))`` in pre-training, where
+        contrastive divergence learns better from smaller minibatches (at
+        least 10 an epoch: small tables gain from the updates).
     cd_steps : int or sequence of int, default=1
         Gibbs steps of CD-k during pre-training.
     persistent : bool, default=False

@@ -18,12 +18,25 @@ from sklearn.utils.validation import _num_features, _num_samples
 #: ``batch_size="auto"`` in fine-tuning: ``min(200, n_samples)``, as MLP.
 FINE_TUNING_BATCH_SIZE = 200
 
-#: ``batch_size="auto"`` in pre-training: ``min(100, n_samples)``. CD-1 on
+#: ``batch_size="auto"`` in pre-training: at most 100 rows. CD-1 on
 #: the digits reconstructs held-out images better with 100 rows than with
 #: 200, and the fine-tuned classifier is at least as accurate, for 10-60%
 #: more time per pre-training epoch on small tables
 #: (benchmarks/bench_small_problems.py --quality).
 PRETRAINING_BATCH_SIZE = 100
+
+#: ... but small enough for this many minibatches an epoch, down to
+#: ``MIN_PRETRAINING_BATCH_SIZE`` rows: ``min(100, max(10, ceil(n / 10)))``.
+#: A table of a few hundred rows made 2-4 updates an epoch of 100 rows and
+#: needed 125-250 epochs for its 500 updates; in minibatches of a tenth of
+#: the table it makes them in 50 epochs, in less time, and pre-trains better
+#: (sonar, 208 rows: 0.803 -> 0.818 fine-tuned accuracy; the same or within
+#: two test rows on the other tables of 150-990 rows; benchmarks/README.md,
+#: "Fit time at the defaults").
+MIN_PRETRAINING_BATCHES = 10
+
+#: The smallest minibatch ``"auto"`` picks in pre-training.
+MIN_PRETRAINING_BATCH_SIZE = 10
 
 #: ``n_epochs="auto"``: at least this many epochs of pre-training ...
 MIN_PRETRAINING_EPOCHS = 10
@@ -37,14 +50,14 @@ MIN_PRETRAINING_EPOCHS = 10
 MIN_PRETRAINING_UPDATES = 500
 
 #: ... but at most this many epochs (unless ``MIN_PRETRAINING_EPOCHS`` is
-#: more): a table of a few hundred rows would otherwise pre-train for
-#: 167-250 epochs, several times the cost of its fine-tuning (at most
-#: ``max_iter=200`` epochs of single-step work) and 3-5 times the fit time of
-#: ``MLPClassifier()``. 70 epochs cost at most about a third of the
-#: fine-tuning's passes and keep what the updates bought: at least 200
-#: updates for tables of 201-300 rows (sonar's gain from pre-training needs
-#: them; 150 lose it), and tables of about 700 rows or more are not capped
-#: (benchmarks/README.md, "Fit time at the defaults").
+#: more). With the pre-training minibatch of ``resolve_batch_size`` an epoch
+#: has at least 10 minibatches, 500 updates take at most 50 epochs, and the
+#: cap binds only on tables of fewer than 100 rows (minibatches of 10 rows):
+#: 40 rows would need 125 epochs. Pre-training then costs at most about a
+#: third of fine-tuning's ``max_iter=200`` epochs; at minibatches of 100, a
+#: table of 150-300 rows pre-trained 167-250 epochs, and ``DBNClassifier()``
+#: took 3-5 times ``MLPClassifier()``'s fit time (benchmarks/README.md,
+#: "Fit time at the defaults").
 MAX_AUTO_PRETRAINING_EPOCHS = 70
 
 #: Multiply-adds (rows x inputs x outputs) of the largest matrix product of
@@ -63,16 +76,32 @@ _CONTROLLER = None
 def resolve_batch_size(batch_size, n_samples, phase):
     """The minibatch size of ``phase`` ("pre-training" or "fine-tuning").
 
-    ``"auto"`` is ``min(PRETRAINING_BATCH_SIZE, n_samples)`` in pre-training
-    and ``min(FINE_TUNING_BATCH_SIZE, n_samples)`` in fine-tuning; an integer
-    is used as given, capped at ``n_samples``.
+    ``"auto"`` is ``min(FINE_TUNING_BATCH_SIZE, n_samples)`` in fine-tuning
+    and, in pre-training, ``PRETRAINING_BATCH_SIZE`` rows or fewer, so that
+    an epoch has at least ``MIN_PRETRAINING_BATCHES`` minibatches, but not
+    fewer than ``MIN_PRETRAINING_BATCH_SIZE`` rows (nor more than
+    ``n_samples``); an integer is used as given, capped at ``n_samples``.
+
+    Examples
+    --------
+    >>> from skdbn._speed import resolve_batch_size
+    >>> resolve_batch_size("auto", 60000, "pre-training")
+    100
+    >>> resolve_batch_size("auto", 208, "pre-training")
+    21
+    >>> resolve_batch_size("auto", 208, "fine-tuning")
+    200
     """
     if isinstance(batch_size, str) and batch_size == "auto":
-        batch_size = (
-            PRETRAINING_BATCH_SIZE
-            if phase == "pre-training"
-            else FINE_TUNING_BATCH_SIZE
-        )
+        if phase == "pre-training":
+            batch_size = min(
+                PRETRAINING_BATCH_SIZE,
+                max(
+                    MIN_PRETRAINING_BATCH_SIZE, -(-n_samples // MIN_PRETRAINING_BATCHES)
+                ),
+            )
+        else:
+            batch_size = FINE_TUNING_BATCH_SIZE
     return max(1, min(int(batch_size), n_samples))
 
 
@@ -90,6 +119,8 @@ def resolve_pretraining_epochs(n_epochs, n_samples, batch_size):
     >>> resolve_pretraining_epochs("auto", 60000, 100)
     10
     >>> resolve_pretraining_epochs("auto", 1000, 100)  # 10 minibatches an epoch
+    50
+    >>> resolve_pretraining_epochs("auto", 216, 22)  # 10 minibatches an epoch
     50
     >>> resolve_pretraining_epochs("auto", 216, 100)  # 3: 167 epochs, capped
     70

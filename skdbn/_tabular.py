@@ -72,7 +72,8 @@ class TabularRBMStack(_RBMStackBase):
         from their initial scale.
     batch_size : int or "auto", default="auto"
         Number of samples per minibatch (capped at the number of samples);
-        ``"auto"`` is ``min(100, n_samples)``.
+        ``"auto"`` is ``min(100, max(10, ceil(n_samples / 10)))``: 100 rows,
+        or fewer for at least 10 minibatches an epoch.
     cd_steps : int or sequence of int, default=1
         Number of Gibbs steps ``k`` of CD-k (or PCD-k) per update.
     persistent : bool, default=False
