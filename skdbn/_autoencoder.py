@@ -138,13 +138,14 @@ class DBNAutoencoder(
         quarter of the scale of a random (Glorot) start and the unrolled
         network reconstructs little better than the mean image, so that
         pre-training loses to ``pretrain=False`` (see the Notes).
-        ``"auto"`` is at least 10 epochs and at least 500 minibatch
-        updates, ``max(10, ceil(500 / n_minibatches))``.
+        ``"auto"`` is 500 minibatch updates within 10 to 70 epochs,
+        ``max(10, min(ceil(500 / n_minibatches), 70))``.
     batch_size : int or "auto", default="auto"
         Minibatch size, for pre-training and fine-tuning alike. ``"auto"`` is
         ``min(200, n_samples)`` in fine-tuning, as in scikit-learn's MLP, and
-        ``min(100, n_samples)`` in pre-training, where contrastive divergence
-        learns better from smaller minibatches.
+        ``min(100, max(10, ceil(n_samples / 10)))`` in pre-training, where
+        contrastive divergence learns better from smaller minibatches (at
+        least 10 an epoch: small tables gain from the updates).
     cd_steps : int or sequence of int, default=1
         Gibbs steps of CD-k during pre-training.
     persistent : bool, default=False

@@ -559,16 +559,18 @@ class DBNClassifier(ClassifierMixin, UpDownMixin, _BaseDBN):
         binary units on both sides and 0.01 for those with real-valued units
         (see :class:`BernoulliRBMStack`).
     n_epochs : int, "auto" or sequence, default="auto"
-        Pre-training epochs of each RBM. ``"auto"`` is at least 10 epochs
-        and at least 500 minibatch updates,
-        ``max(10, ceil(500 / n_minibatches))``, so that a small table, with
-        few minibatches an epoch, trains long enough to move its weights away
-        from their initial scale.
+        Pre-training epochs of each RBM. ``"auto"`` is 500 minibatch
+        updates within 10 to 70 epochs,
+        ``max(10, min(ceil(500 / n_minibatches), 70))``, so that a small
+        table, with few minibatches an epoch, trains long enough to move its
+        weights away from their initial scale, and a tiny one for at most
+        about a third of the fine-tuning's ``max_iter=200`` epochs.
     batch_size : int or "auto", default="auto"
         Minibatch size, for pre-training and fine-tuning alike. ``"auto"`` is
         ``min(200, n_samples)`` in fine-tuning, as in scikit-learn's MLP, and
-        ``min(100, n_samples)`` in pre-training, where contrastive divergence
-        learns better from smaller minibatches.
+        ``min(100, max(10, ceil(n_samples / 10)))`` in pre-training, where
+        contrastive divergence learns better from smaller minibatches (at
+        least 10 an epoch: small tables gain from the updates).
     cd_steps : int or sequence of int, default=1
         Gibbs steps of CD-k during pre-training.
     persistent : bool, default=False
@@ -1333,16 +1335,18 @@ class DBNRegressor(RegressorMixin, _BaseDBN):
         binary units on both sides and 0.01 for those with real-valued units
         (see :class:`BernoulliRBMStack`).
     n_epochs : int, "auto" or sequence, default="auto"
-        Pre-training epochs of each RBM. ``"auto"`` is at least 10 epochs
-        and at least 500 minibatch updates,
-        ``max(10, ceil(500 / n_minibatches))``, so that a small table, with
-        few minibatches an epoch, trains long enough to move its weights away
-        from their initial scale.
+        Pre-training epochs of each RBM. ``"auto"`` is 500 minibatch
+        updates within 10 to 70 epochs,
+        ``max(10, min(ceil(500 / n_minibatches), 70))``, so that a small
+        table, with few minibatches an epoch, trains long enough to move its
+        weights away from their initial scale, and a tiny one for at most
+        about a third of the fine-tuning's ``max_iter=200`` epochs.
     batch_size : int or "auto", default="auto"
         Minibatch size, for pre-training and fine-tuning alike. ``"auto"`` is
         ``min(200, n_samples)`` in fine-tuning, as in scikit-learn's MLP, and
-        ``min(100, n_samples)`` in pre-training, where contrastive divergence
-        learns better from smaller minibatches.
+        ``min(100, max(10, ceil(n_samples / 10)))`` in pre-training, where
+        contrastive divergence learns better from smaller minibatches (at
+        least 10 an epoch: small tables gain from the updates).
     cd_steps : int or sequence of int, default=1
         Gibbs steps of CD-k during pre-training.
     persistent : bool, default=False

@@ -727,14 +727,15 @@ class BernoulliRBMStack(_RBMStackBase):
         diverges with larger steps.
     n_epochs : int, "auto" or sequence, default="auto"
         Passes over the training data for each layer (per layer if a
-        sequence). ``"auto"`` is at least 10 epochs and at least 500
-        minibatch updates, ``max(10, ceil(500 / n_minibatches))``: 10 epochs
+        sequence). ``"auto"`` is 500 minibatch updates within 10 to 70
+        epochs, ``max(10, min(ceil(500 / n_minibatches), 70))``: 10 epochs
         on large data sets, more on small ones, which otherwise stop after a
         few dozen updates with the weights hardly changed from their initial
         values.
     batch_size : int or "auto", default="auto"
         Number of samples per minibatch (capped at the number of samples);
-        ``"auto"`` is ``min(100, n_samples)``.
+        ``"auto"`` is ``min(100, max(10, ceil(n_samples / 10)))``: 100 rows,
+        or fewer for at least 10 minibatches an epoch.
     cd_steps : int or sequence of int, default=1
         Number of Gibbs steps ``k`` of CD-k (or PCD-k) per update.
     persistent : bool, default=False
@@ -873,14 +874,15 @@ class GaussianRBMStack(_RBMStackBase):
         ``0.01 * visible_std``.
     n_epochs : int, "auto" or sequence, default="auto"
         Passes over the training data for each layer (per layer if a
-        sequence). ``"auto"`` is at least 10 epochs and at least 500
-        minibatch updates, ``max(10, ceil(500 / n_minibatches))``: 10 epochs
+        sequence). ``"auto"`` is 500 minibatch updates within 10 to 70
+        epochs, ``max(10, min(ceil(500 / n_minibatches), 70))``: 10 epochs
         on large data sets, more on small ones, which otherwise stop after a
         few dozen updates with the weights hardly changed from their initial
         values.
     batch_size : int or "auto", default="auto"
         Number of samples per minibatch (capped at the number of samples);
-        ``"auto"`` is ``min(100, n_samples)``.
+        ``"auto"`` is ``min(100, max(10, ceil(n_samples / 10)))``: 100 rows,
+        or fewer for at least 10 minibatches an epoch.
     cd_steps : int or sequence of int, default=1
         Number of Gibbs steps ``k`` of CD-k (or PCD-k) per update.
     persistent : bool, default=False

@@ -607,7 +607,7 @@ def test_dbn_pre_training_keeps_unit_variance():
 
 
 @pytest.mark.parametrize(
-    "n_samples, batch_size, expected", [(40, "auto", 500), (300, 10, 17)]
+    "n_samples, batch_size, expected", [(40, "auto", 70), (300, 10, 17)]
 )
 def test_n_epochs_auto_by_default_gives_small_data_more_epochs(
     n_samples, batch_size, expected
