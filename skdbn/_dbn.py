@@ -29,8 +29,16 @@ from sklearn.utils.multiclass import (
     type_of_target,
     unique_labels,
 )
-from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
+from sklearn.utils.validation import check_is_fitted, column_or_1d
 
+from ._dbn_input import (
+    TABULAR,
+    network_input,
+    prediction_input,
+    prepare_stack,
+    stack_parameters,
+    validate_training_input,
+)
 from ._fine_tuning import (
     FINE_TUNING_CONSTRAINTS,
     PRETRAINING_PARAMETERS,
@@ -39,7 +47,6 @@ from ._fine_tuning import (
 )
 from ._network import FeedForwardNetwork, _per_hidden_layer
 from ._rbm import RBMLayer, initial_layer
-from ._scaling import scale_input, set_input_scaling
 from ._semisupervised import (
     PseudoLabeller,
     add_rows,
@@ -57,14 +64,12 @@ from ._stack import (
     auto_learning_rate,
     forget_fit,
 )
+from ._tabular import TabularRBMStack
 from ._training import RBMTrainer
 from ._units import feature_mean_and_variance, get_unit_type
 from ._updown import UpDownMixin
 from ._validation import (
     check_labels_present,
-    check_magnitude,
-    check_numeric_columns,
-    validate_prediction_input,
     validate_sample_weight,
     weighted_rows,
 )
@@ -90,7 +95,9 @@ class _BaseDBN(PlainStateMixin, FineTuningMixin, TransformerMixin, BaseEstimator
             name: _RBMStackBase._parameter_constraints[name]
             for name in PRETRAINING_PARAMETERS
         },
-        "visible_units": [StrOptions(set(STACK_CLASSES) | {"auto"})],
+        "visible_units": [StrOptions(set(STACK_CLASSES) | {"auto", TABULAR})],
+        "column_types": TabularRBMStack._parameter_constraints["column_types"],
+        "handle_unknown": TabularRBMStack._parameter_constraints["handle_unknown"],
         "learn_variance": ["boolean"],
         "pretrain": ["boolean"],
         "semi_supervised": ["boolean"],
@@ -106,6 +113,8 @@ class _BaseDBN(PlainStateMixin, FineTuningMixin, TransformerMixin, BaseEstimator
         hidden_layer_sizes=(100,),
         *,
         visible_units="auto",
+        column_types="auto",
+        handle_unknown="ignore",
         hidden_units="bernoulli",
         learning_rate="auto",
         n_epochs="auto",
@@ -144,6 +153,8 @@ class _BaseDBN(PlainStateMixin, FineTuningMixin, TransformerMixin, BaseEstimator
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.visible_units = visible_units
+        self.column_types = column_types
+        self.handle_unknown = handle_unknown
         self.hidden_units = hidden_units
         self.learning_rate = learning_rate
         self.n_epochs = n_epochs
@@ -200,7 +211,9 @@ class _BaseDBN(PlainStateMixin, FineTuningMixin, TransformerMixin, BaseEstimator
         first = not (hasattr(self, "_network") and (incremental or self.warm_start))
         built = not first
         try:
-            X, y, labelled = self._validate_training_data(X, y, reset=first)
+            X, y, labelled = self._validate_training_data(
+                X, y, reset=first, sample_weight=sample_weight
+            )
             check_some_labelled(labelled, type(self).__name__, incremental)
             sample_weight = validate_sample_weight(sample_weight, X)
             rows = weighted_rows(sample_weight)
@@ -208,9 +221,6 @@ class _BaseDBN(PlainStateMixin, FineTuningMixin, TransformerMixin, BaseEstimator
                 # Rows of zero weight are ignored, as if they were not there.
                 X, y, sample_weight = X[rows], y[rows], sample_weight[rows]
                 labelled = None if labelled is None else labelled[rows]
-            if first:
-                set_input_scaling(self, X, self.visible_units, sample_weight)
-            X = scale_input(self, X)
             # Unlabelled rows (X_u) are pre-trained on and pseudo-labelled;
             # only the labelled ones reach the supervised loss and the score.
             (X, y, sample_weight), (X_u, w_u) = split_labelled(
@@ -243,6 +253,11 @@ class _BaseDBN(PlainStateMixin, FineTuningMixin, TransformerMixin, BaseEstimator
                 )
             elif incremental:
                 self._continue_pretraining(*add_rows(X_train, w_train, X_u, w_u))
+            # Missing entries, NaN for the RBMs, send nothing to the network.
+            X_train, X_val, X_u = (
+                None if X_ is None else network_input(X_)
+                for X_ in (X_train, X_val, X_u)
+            )
             if first or not incremental:
                 self._optimizer = self._make_optimizer()
             if first and not pretrained:
@@ -282,7 +297,10 @@ class _BaseDBN(PlainStateMixin, FineTuningMixin, TransformerMixin, BaseEstimator
         """
         if not self.stream_pretraining or self.stack_ is None or X.shape[0] == 0:
             return
-        self.stack_.partial_fit(X, sample_weight=sample_weight)
+        if self.visible_units_ == TABULAR:  # X is coded already
+            self.stack_._partial_epoch(X, sample_weight)
+        else:
+            self.stack_.partial_fit(X, sample_weight=sample_weight)
         if self.t_ == 0:
             network = self._network
             for index, layer in enumerate(self.stack_.layers_):
@@ -298,30 +316,29 @@ class _BaseDBN(PlainStateMixin, FineTuningMixin, TransformerMixin, BaseEstimator
         """
         return None
 
-    def _validate_training_data(self, X, y, reset):
+    def _validate_training_data(self, X, y, reset, sample_weight=None):
         dtype = [np.float64, np.float32]
         if not reset:
             dtype = self._network.weights[0].dtype
-        check_numeric_columns(X, type(self).__name__)
         labelled = None
         if isinstance(self, ClassifierMixin):
             check_labels_present(y)
         elif self.semi_supervised:
             # NaN marks the unlabelled rows: filled, so that y validates.
             labelled, y = regressor_labelled_rows(y)
-        X, y = validate_data(
+        X, y = validate_training_input(
             self,
             X,
             y,
+            reset,
+            sample_weight,
             accept_sparse=["csr", "csc"],
             dtype=dtype,
             multi_output=self._multi_output,
             y_numeric=not isinstance(self, ClassifierMixin),
-            reset=reset,
         )
         if sp.issparse(X):
             X = X.tocsr()
-        check_magnitude(X, type(self).__name__)
         return X, y, labelled
 
     def _split_early_stopping(self, X, Y, y, incremental, sample_weight=None):
@@ -362,7 +379,7 @@ class _BaseDBN(PlainStateMixin, FineTuningMixin, TransformerMixin, BaseEstimator
         )
         completed = True
         if self.pretrain:
-            stack._validate_input(X, reset=True, owner=self)
+            prepare_stack(self, stack, X)
             completed, untrained = stack._fit_layers(
                 X, X_val, check_random_state(self._pretrain_seed), sample_weight
             )
@@ -378,6 +395,15 @@ class _BaseDBN(PlainStateMixin, FineTuningMixin, TransformerMixin, BaseEstimator
                 [X.shape[1], *sizes, n_outputs], **shape
             )
         return completed
+
+    def _make_stack(self, **overrides):
+        if self.visible_units_ != TABULAR:
+            return super()._make_stack(**overrides)
+        params = {name: getattr(self, name) for name in PRETRAINING_PARAMETERS}
+        params.update(stack_parameters(self), random_state=self._pretrain_seed)
+        stack = TabularRBMStack(**{**params, **overrides})
+        stack._validate_params()
+        return stack
 
     def _fit_generative_layer(self, X, Y, train=True, sample_weight=None):
         """Hook for models with a generative top layer (the classifier's).
@@ -476,8 +502,11 @@ class _BaseDBN(PlainStateMixin, FineTuningMixin, TransformerMixin, BaseEstimator
 
     def _forward(self, X):
         check_is_fitted(self, "_network")
-        X = scale_input(self, validate_prediction_input(self, X))
-        return self._network.forward(X)
+        return self._network.forward(prediction_input(self, X))
+
+    def _prediction_matrix(self, X):
+        """``X`` as the network reads it: scaled or coded, missing entries 0."""
+        return prediction_input(self, X)
 
     def transform(self, X):
         """Compute the features of the last hidden layer of the fine-tuned network.
@@ -493,8 +522,7 @@ class _BaseDBN(PlainStateMixin, FineTuningMixin, TransformerMixin, BaseEstimator
             Activations of the last hidden layer (no dropout).
         """
         check_is_fitted(self, "_network")
-        X = scale_input(self, validate_prediction_input(self, X))
-        return self._network.hidden_features(X)
+        return self._network.hidden_features(prediction_input(self, X))
 
     def get_feature_names_out(self, input_features=None):
         """Get the names of the ``transform`` output: ``"<classname>0"``, ...
@@ -520,6 +548,8 @@ class _BaseDBN(PlainStateMixin, FineTuningMixin, TransformerMixin, BaseEstimator
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
+        tags.input_tags.allow_nan = True
+        tags.input_tags.categorical = True
         return tags
 
 
@@ -823,6 +853,8 @@ class DBNClassifier(ClassifierMixin, UpDownMixin, _BaseDBN):
         hidden_layer_sizes=(100,),
         *,
         visible_units="auto",
+        column_types="auto",
+        handle_unknown="ignore",
         hidden_units="bernoulli",
         learning_rate="auto",
         n_epochs="auto",
@@ -868,6 +900,8 @@ class DBNClassifier(ClassifierMixin, UpDownMixin, _BaseDBN):
         super().__init__(
             hidden_layer_sizes,
             visible_units=visible_units,
+            column_types=column_types,
+            handle_unknown=handle_unknown,
             hidden_units=hidden_units,
             learning_rate=learning_rate,
             n_epochs=n_epochs,
@@ -956,7 +990,10 @@ class DBNClassifier(ClassifierMixin, UpDownMixin, _BaseDBN):
                 "generative_layer_size needs pre-training (pretrain=True): the "
                 "joint RBM models the pre-trained stack's top-level features."
             )
-        data = np.hstack([self.stack_.transform(X), Y]).astype(X.dtype, copy=False)
+        features = X  # scaled or coded already: the stack's up pass
+        for layer in self.stack_.layers_:
+            features = layer.hidden_mean(features)
+        data = np.hstack([features, Y]).astype(X.dtype, copy=False)
         top = self.stack_._trainers[-1]
         rng = np.random.default_rng(self._pretrain_seed + 1)
         layer = initial_layer(
@@ -1051,6 +1088,8 @@ class DBNClassifier(ClassifierMixin, UpDownMixin, _BaseDBN):
             return updown.down(X), np.asarray(y)
         for layer in reversed(self.stack_.layers_):
             X = layer.visible_mean(X)
+        if self.visible_units_ == TABULAR:  # the table's columns
+            X = self.stack_._visible_output(X)
         return X, np.asarray(y)
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -1133,8 +1172,8 @@ class DBNClassifier(ClassifierMixin, UpDownMixin, _BaseDBN):
         # Independent logistic outputs for multilabel targets, as MLPClassifier.
         return "logistic" if getattr(self, "_multilabel", False) else "softmax"
 
-    def _validate_training_data(self, X, y, reset):
-        X, y, _ = super()._validate_training_data(X, y, reset)
+    def _validate_training_data(self, X, y, reset, sample_weight=None):
+        X, y, _ = super()._validate_training_data(X, y, reset, sample_weight)
         if sp.issparse(y):
             y = y.toarray()
         if y.ndim == 2 and y.shape[1] == 1:
