@@ -92,7 +92,12 @@ def validate_training_input(
     name = type(estimator).__name__
     if not uses_table(estimator, X, reset):
         if estimator.visible_units != "auto" or not reset:
-            check_numeric_columns(X, name)
+            check_numeric_columns(
+                X,
+                name,
+                f" Or let {name} code the table itself: visible_units='tabular' "
+                "(or 'auto').",
+            )
         raw = X
         X, y = validate_data(
             estimator,

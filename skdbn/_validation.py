@@ -41,11 +41,11 @@ def check_sparse_missing(X, estimator_name):
         )
 
 
-def check_numeric_columns(X, estimator_name):
+def check_numeric_columns(X, estimator_name, hint=""):
     """Refuse a DataFrame with non-numeric columns, naming them.
 
     ``validate_data`` would fail with "could not convert string to float",
-    which names neither the column nor the fix.
+    which names neither the column nor the fix. ``hint`` ends the message.
     """
     columns, dtypes = getattr(X, "columns", None), getattr(X, "dtypes", None)
     if columns is None or dtypes is None or not hasattr(dtypes, "__iter__"):
@@ -61,7 +61,7 @@ def check_numeric_columns(X, estimator_name):
             f"columns: {', '.join(offending[:10])}"
             f"{' and more' if len(offending) > 10 else ''}. Encode them first, "
             "e.g. with sklearn.preprocessing.OneHotEncoder in a "
-            "sklearn.compose.ColumnTransformer."
+            f"sklearn.compose.ColumnTransformer.{hint}"
         )
 
 

@@ -300,16 +300,14 @@ def test_not_fitted_errors(binary_data):
         stack.sample(2)
 
 
-@pytest.mark.parametrize(
-    "value, message",
-    [(np.nan, "Input X contains NaN"), (np.inf, "Input X contains inf")],
-)
+@pytest.mark.parametrize("value", [np.inf, -np.inf])
 @pytest.mark.parametrize("method", ["fit", "transform", "score_samples", "partial_fit"])
-def test_non_finite_input_is_rejected(binary_data, value, message, method):
+def test_infinite_input_is_rejected(binary_data, value, method):
+    # NaN is a missing entry (accepted); an infinity is an error.
     stack = small_stack().fit(binary_data)
     X = binary_data.copy()
     X[2, 3] = value
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(ValueError, match="Input X contains infinity"):
         getattr(stack, method)(X)
 
 
