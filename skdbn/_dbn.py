@@ -570,15 +570,34 @@ class DBNClassifier(ClassifierMixin, UpDownMixin, _BaseDBN):
     ----------
     hidden_layer_sizes : int or sequence of int, default=(100,)
         Number of units of each hidden layer (and RBM), bottom to top.
-    visible_units : {"auto", "bernoulli", "gaussian"}, default="auto"
+    visible_units : {"auto", "bernoulli", "gaussian", "tabular"}, \
+            default="auto"
         Input units of the first RBM: binary for data in ``[0, 1]`` (the
         stack is a :class:`BernoulliRBMStack`), Gaussian for standardised
-        real-valued data (a :class:`GaussianRBMStack`). ``"auto"`` picks
-        Bernoulli units when the training data lies within ``[0, 1]`` and
-        otherwise Gaussian units on data the estimator standardises itself
-        (``input_mean_``, ``input_scale_``; without centering for sparse
-        input), so raw tables need no scaler. An explicit ``"gaussian"``
-        uses the data as given: standardise it first.
+        real-valued data (a :class:`GaussianRBMStack`), or typed per column
+        for a table (a :class:`TabularRBMStack`: Gaussian units for numbers,
+        Bernoulli units for binary columns, a softmax group per categorical
+        column). ``"auto"`` picks ``"tabular"`` when ``X`` is a DataFrame
+        with non-numeric (string, object, ``category``) columns, an array
+        holding strings, or holds missing values (NaN, None,
+        ``pandas.NA``); otherwise Bernoulli units when the training data
+        lies within ``[0, 1]`` and Gaussian units on data the estimator
+        standardises itself (``input_mean_``, ``input_scale_``; without
+        centering for sparse input), so raw tables need no encoder, scaler
+        or imputer. An explicit ``"gaussian"`` uses the data as given:
+        standardise it first.
+    column_types : "auto", str, sequence of str or dict, default="auto"
+        With a table (``visible_units_ == "tabular"``), the type of each
+        column: ``"gaussian"``, ``"bernoulli"`` or ``"categorical"``, as in
+        :class:`TabularRBMStack` (``"auto"``: categories for non-numeric
+        columns, Bernoulli for columns of 0 and 1 and booleans, Gaussian for
+        other numbers; a dict maps column names or positions to types).
+    handle_unknown : {"ignore", "error"}, default="ignore"
+        With a table, what a category unseen in training does in
+        ``predict``, ``transform``, ``score`` and later ``partial_fit``
+        calls: ``"ignore"`` treats it as a missing entry (its softmax group
+        sends nothing to the network), ``"error"`` raises a ``ValueError``
+        naming the column and the value.
     hidden_units : {"bernoulli", "relu", "gaussian"} or sequence, \
             default="bernoulli"
         Units of each hidden layer's RBM (per layer if a sequence); the
@@ -628,8 +647,9 @@ class DBNClassifier(ClassifierMixin, UpDownMixin, _BaseDBN):
         hidden layer, where ``q_j`` is unit ``j``'s mean activation over
         the minibatch (0 turns it off).
     learn_variance : bool, default=False
-        With ``visible_units="gaussian"``, learn each feature's standard
-        deviation during pre-training (see :class:`GaussianRBMStack`).
+        With Gaussian visible units (``"gaussian"``, or the numeric columns
+        of a table), learn each feature's standard deviation during
+        pre-training (see :class:`GaussianRBMStack`).
     pretrain : bool, default=True
         Pre-train the hidden layers as RBMs. ``False`` starts fine-tuning
         from the random initialisation scikit-learn's ``MLPClassifier`` uses,
@@ -761,16 +781,33 @@ class DBNClassifier(ClassifierMixin, UpDownMixin, _BaseDBN):
     classes_ : ndarray of shape (n_classes,)
         Class labels, in the order of ``predict_proba``'s columns; for
         multilabel targets, the column indices ``0, ..., n_labels - 1``.
-    visible_units_ : {"bernoulli", "gaussian"}
+    visible_units_ : {"bernoulli", "gaussian", "tabular"}
         The visible units used, ``visible_units`` with ``"auto"`` resolved.
     input_mean_ : ndarray of shape (n_features_in_,) or None
         Mean subtracted from each feature before the network sees it
         (zeros for sparse training data), or None when the input is used as
-        it is (explicit ``visible_units``, or data within ``[0, 1]``).
+        it is (explicit ``visible_units``, or data within ``[0, 1]``) or
+        coded as a table.
     input_scale_ : ndarray of shape (n_features_in_,) or None
         Standard deviation each feature is divided by (1 for a constant
         feature), or None as ``input_mean_``.
-    stack_ : BernoulliRBMStack, GaussianRBMStack or None
+    column_types_ : list of str or None
+        With a table, the type of each column (see ``column_types``);
+        None otherwise. The network's input is then the coded table:
+        standardised Gaussian columns first, then the binary ones, then one
+        one-hot group per categorical column, a missing entry (or an
+        ignored unknown category) coded 0, which sends nothing to the
+        first hidden layer (the RBM's up pass with that unit left out).
+    categories_ : list of list or None
+        With a table, the categories of each categorical column (the order
+        of its units); None otherwise.
+    numeric_mean_ : ndarray of shape (n_gaussian,) or None
+        With a table, the mean subtracted from each Gaussian column (over
+        its observed values); None otherwise.
+    numeric_scale_ : ndarray of shape (n_gaussian,) or None
+        With a table, the standard deviation each Gaussian column is
+        divided by; None otherwise.
+    stack_ : BernoulliRBMStack, GaussianRBMStack, TabularRBMStack or None
         The pre-trained stack (its layers keep their pre-training weights and
         history), or None with ``pretrain=False``. It was trained on the
         scaled input (see ``input_mean_``). After a Ctrl-C in
@@ -834,6 +871,22 @@ class DBNClassifier(ClassifierMixin, UpDownMixin, _BaseDBN):
     ...                     random_state=0).fit(X_train, y_train)
     >>> clf.score(X_test, y_test) > 0.95
     True
+
+    A table with a categorical column and missing entries, as it comes:
+
+    >>> import numpy as np
+    >>> import pandas as pd
+    >>> rng = np.random.default_rng(0)
+    >>> table = pd.DataFrame({"size": rng.normal(size=200),
+    ...                       "colour": rng.choice(["red", "blue"], 200)})
+    >>> labels = (table["size"] > 0) | (table["colour"] == "red")
+    >>> table.loc[::10, "size"] = np.nan
+    >>> clf = DBNClassifier(hidden_layer_sizes=(16,), random_state=0).fit(
+    ...     table, labels)
+    >>> clf.visible_units_, clf.column_types_, clf.categories_
+    ('tabular', ['gaussian', 'categorical'], [['blue', 'red']])
+    >>> clf.predict(pd.DataFrame({"size": [np.nan], "colour": ["red"]}))
+    array([ True])
     """
 
     _multi_output = True
@@ -1353,15 +1406,34 @@ class DBNRegressor(RegressorMixin, _BaseDBN):
     ----------
     hidden_layer_sizes : int or sequence of int, default=(100,)
         Number of units of each hidden layer (and RBM), bottom to top.
-    visible_units : {"auto", "bernoulli", "gaussian"}, default="auto"
+    visible_units : {"auto", "bernoulli", "gaussian", "tabular"}, \
+            default="auto"
         Input units of the first RBM: binary for data in ``[0, 1]`` (the
         stack is a :class:`BernoulliRBMStack`), Gaussian for standardised
-        real-valued data (a :class:`GaussianRBMStack`). ``"auto"`` picks
-        Bernoulli units when the training data lies within ``[0, 1]`` and
-        otherwise Gaussian units on data the estimator standardises itself
-        (``input_mean_``, ``input_scale_``; without centering for sparse
-        input), so raw tables need no scaler. An explicit ``"gaussian"``
-        uses the data as given: standardise it first.
+        real-valued data (a :class:`GaussianRBMStack`), or typed per column
+        for a table (a :class:`TabularRBMStack`: Gaussian units for numbers,
+        Bernoulli units for binary columns, a softmax group per categorical
+        column). ``"auto"`` picks ``"tabular"`` when ``X`` is a DataFrame
+        with non-numeric (string, object, ``category``) columns, an array
+        holding strings, or holds missing values (NaN, None,
+        ``pandas.NA``); otherwise Bernoulli units when the training data
+        lies within ``[0, 1]`` and Gaussian units on data the estimator
+        standardises itself (``input_mean_``, ``input_scale_``; without
+        centering for sparse input), so raw tables need no encoder, scaler
+        or imputer. An explicit ``"gaussian"`` uses the data as given:
+        standardise it first.
+    column_types : "auto", str, sequence of str or dict, default="auto"
+        With a table (``visible_units_ == "tabular"``), the type of each
+        column: ``"gaussian"``, ``"bernoulli"`` or ``"categorical"``, as in
+        :class:`TabularRBMStack` (``"auto"``: categories for non-numeric
+        columns, Bernoulli for columns of 0 and 1 and booleans, Gaussian for
+        other numbers; a dict maps column names or positions to types).
+    handle_unknown : {"ignore", "error"}, default="ignore"
+        With a table, what a category unseen in training does in
+        ``predict``, ``transform``, ``score`` and later ``partial_fit``
+        calls: ``"ignore"`` treats it as a missing entry (its softmax group
+        sends nothing to the network), ``"error"`` raises a ``ValueError``
+        naming the column and the value.
     hidden_units : {"bernoulli", "relu", "gaussian"} or sequence, \
             default="bernoulli"
         Units of each hidden layer's RBM (per layer if a sequence); the
@@ -1410,8 +1482,9 @@ class DBNRegressor(RegressorMixin, _BaseDBN):
         hidden layer, where ``q_j`` is unit ``j``'s mean activation over
         the minibatch (0 turns it off).
     learn_variance : bool, default=False
-        With ``visible_units="gaussian"``, learn each feature's standard
-        deviation during pre-training (see :class:`GaussianRBMStack`).
+        With Gaussian visible units (``"gaussian"``, or the numeric columns
+        of a table), learn each feature's standard deviation during
+        pre-training (see :class:`GaussianRBMStack`).
     pretrain : bool, default=True
         Pre-train the hidden layers as RBMs; ``False`` starts from random
         weights as ``MLPRegressor`` does.
@@ -1497,16 +1570,33 @@ class DBNRegressor(RegressorMixin, _BaseDBN):
 
     Attributes
     ----------
-    visible_units_ : {"bernoulli", "gaussian"}
+    visible_units_ : {"bernoulli", "gaussian", "tabular"}
         The visible units used, ``visible_units`` with ``"auto"`` resolved.
     input_mean_ : ndarray of shape (n_features_in_,) or None
         Mean subtracted from each feature before the network sees it
         (zeros for sparse training data), or None when the input is used as
-        it is (explicit ``visible_units``, or data within ``[0, 1]``).
+        it is (explicit ``visible_units``, or data within ``[0, 1]``) or
+        coded as a table.
     input_scale_ : ndarray of shape (n_features_in_,) or None
         Standard deviation each feature is divided by (1 for a constant
         feature), or None as ``input_mean_``.
-    stack_ : BernoulliRBMStack, GaussianRBMStack or None
+    column_types_ : list of str or None
+        With a table, the type of each column (see ``column_types``);
+        None otherwise. The network's input is then the coded table:
+        standardised Gaussian columns first, then the binary ones, then one
+        one-hot group per categorical column, a missing entry (or an
+        ignored unknown category) coded 0, which sends nothing to the
+        first hidden layer (the RBM's up pass with that unit left out).
+    categories_ : list of list or None
+        With a table, the categories of each categorical column (the order
+        of its units); None otherwise.
+    numeric_mean_ : ndarray of shape (n_gaussian,) or None
+        With a table, the mean subtracted from each Gaussian column (over
+        its observed values); None otherwise.
+    numeric_scale_ : ndarray of shape (n_gaussian,) or None
+        With a table, the standard deviation each Gaussian column is
+        divided by; None otherwise.
+    stack_ : BernoulliRBMStack, GaussianRBMStack, TabularRBMStack or None
         The pre-trained stack, or None with ``pretrain=False``; it was
         trained on the scaled input (see ``input_mean_``). After a
         Ctrl-C in pre-training it has only the layers whose training began,
