@@ -274,7 +274,11 @@ def classification(names, seeds, fractions, dbn_params):
                         scores.setdefault(label, []).append(score)
             if header is None:
                 header = list(scores)
-                print("| table (n x d, categorical) | missing | " + " | ".join(header))
+                print(
+                    "| table (n x d, categorical) | missing | "
+                    + " | ".join(header)
+                    + " |"
+                )
                 print("|---|---|" + "---|" * len(header))
             n_categorical = sum(
                 not pd.api.types.is_numeric_dtype(X[c]) for c in X.columns
