@@ -30,7 +30,7 @@ With ``--classification``: 5-fold cross-validated accuracy on the raw
 DataFrame, ``DBNClassifier()`` at its defaults (it codes the table itself,
 ``visible_units="auto"``) against ``make_pipeline(ColumnTransformer(
 OneHotEncoder(handle_unknown="ignore"), StandardScaler()), SimpleImputer(),
-MLPClassifier())`` and ``HistGradientBoostingClassifier`` (native
+MLPClassifier(max_iter=500))`` and ``HistGradientBoostingClassifier`` (native
 categories, ``categorical_features="from_dtype"``, and NaN), on the KEEL
 tables with categorical columns as they are, and on numeric tables (wine,
 breast cancer, pima, segment) with 10%, 20% and 40% of their entries
