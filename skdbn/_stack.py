@@ -722,6 +722,13 @@ class BernoulliRBMStack(_RBMStackBase):
     ``DataRangeWarning``: scale such data first, e.g. with
     ``MinMaxScaler(clip=True)``.
 
+    Missing entries (NaN, in dense input) are accepted in ``fit``,
+    ``partial_fit``, ``transform``, ``score_samples`` and the ``start`` of
+    ``sample``: a missing visible unit is left out of the first RBM's
+    energy, so it sends nothing to the hidden units and adds nothing to the
+    free energy or the training statistics (see the user guide's tables
+    section). Infinities, and NaN in sparse input, are refused.
+
     Parameters
     ----------
     hidden_layer_sizes : int or sequence of int, default=(100,)
@@ -865,6 +872,10 @@ class GaussianRBMStack(_RBMStackBase):
     when a feature's mean or standard deviation exceeds 3 in absolute
     value. A fit that diverges anyway stops with a ``ConvergenceWarning``
     (lower ``learning_rate``). Constant features are fine.
+
+    Missing entries (NaN, in dense input) are left out of the first RBM as
+    in :class:`BernoulliRBMStack`, and the standardisation uses each
+    feature's observed values.
 
     Parameters
     ----------
