@@ -484,7 +484,14 @@ REBUILT_CLASSES = {
         f"skdbn._dbn:{name}": {
             "attributes": {
                 "n_features_in_": POSITIVE_INTEGER,
-                "stack_": optional(instance_of(*_STACKS)),
+                "stack_": optional(
+                    instance_of(*_STACKS, "skdbn._tabular:TabularRBMStack")
+                ),
+                # The table's coding (visible_units_="tabular"), else None.
+                "column_types_": optional(list_of(STRING)),
+                "categories_": optional(list_of(list_of(PLAIN))),
+                "numeric_mean_": optional(float_array(1)),
+                "numeric_scale_": optional(float_array(1)),
                 "generative_layer_": optional(instance_of(_LAYER)),
                 "updown_": optional(instance_of("skdbn._updown:UpDownNetwork")),
                 "_network": optional(instance_of("skdbn._network:FeedForwardNetwork")),
