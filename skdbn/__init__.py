@@ -1,9 +1,10 @@
 """Deep Belief Networks and Restricted Boltzmann Machines for scikit-learn."""
 
 from ._autoencoder import DBNAutoencoder
-from ._dbn import DBNClassifier, DBNRegressor
+from ._classifier import DBNClassifier
 from ._impute import RBMImputer
 from ._rbm import RBMLayer
+from ._regressor import DBNRegressor
 from ._stack import BernoulliRBMStack, GaussianRBMStack
 from ._tabular import TabularRBMStack
 from ._units import DataRangeWarning

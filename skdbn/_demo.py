@@ -28,7 +28,7 @@ from sklearn.model_selection import GridSearchCV, train_test_split
 from sklearn.neural_network import BernoulliRBM
 from sklearn.pipeline import Pipeline
 
-from ._dbn import DBNClassifier
+from ._classifier import DBNClassifier
 from ._stack import BernoulliRBMStack
 from .datasets import load_digits_01
 

@@ -481,7 +481,7 @@ REBUILT_CLASSES = {
         "partial": True,
     },
     **{
-        f"skdbn._dbn:{name}": {
+        path: {
             "attributes": {
                 "n_features_in_": POSITIVE_INTEGER,
                 "stack_": optional(
@@ -500,7 +500,7 @@ REBUILT_CLASSES = {
             },
             "partial": True,
         }
-        for name in ("DBNClassifier", "DBNRegressor")
+        for path in ("skdbn._classifier:DBNClassifier", "skdbn._regressor:DBNRegressor")
     },
     "skdbn._impute:RBMImputer": {
         "attributes": {
@@ -556,6 +556,9 @@ MOVED_CLASSES = {
     "skdbn._autoencoder:AutoencoderNetwork": (
         "skdbn._autoencoder_network:AutoencoderNetwork"
     ),
+    # Moved out of _dbn.py (which keeps the loop they share) in 0.1.0.dev0.
+    "skdbn._dbn:DBNClassifier": "skdbn._classifier:DBNClassifier",
+    "skdbn._dbn:DBNRegressor": "skdbn._regressor:DBNRegressor",
 }
 
 

@@ -211,7 +211,7 @@ def test_pickle_and_skops_round_trip():
     np.testing.assert_array_equal(
         pickle.loads(pickle.dumps(clf)).predict_proba(X), expected
     )
-    loaded = sio.loads(sio.dumps(clf), trusted=["skdbn._dbn.DBNClassifier"])
+    loaded = sio.loads(sio.dumps(clf), trusted=["skdbn._classifier.DBNClassifier"])
     np.testing.assert_array_equal(loaded.predict_proba(X), expected)
     assert loaded.categories_ == clf.categories_
 

@@ -506,6 +506,7 @@ def test_file_written_before_the_classes_moved_still_loads():
     assert sorted(sio.get_untrusted_types(file=BEFORE_SPLIT)) == trusted
     data = sio.load(BEFORE_SPLIT, trusted=trusted)
     classifier, autoencoder, X = data["classifier"], data["autoencoder"], data["X"]
+    assert type(classifier) is DBNClassifier  # written as skdbn._dbn.DBNClassifier
     assert type(classifier._optimizer) is SGDOptimizer
     assert classifier._network._hidden == [LogisticActivation]
     assert classifier._network._output is SoftmaxOutput
@@ -523,6 +524,26 @@ def test_file_written_before_the_classes_moved_still_loads():
     classifier.partial_fit(X, classifier.predict(X))
     assert not np.array_equal(classifier.predict_proba(X), before)
     assert classifier._optimizer.velocities is not None
+
+
+@pytest.mark.parametrize(
+    "estimator, module",
+    [(DBNClassifier, b"skdbn._classifier"), (DBNRegressor, b"skdbn._regressor")],
+)
+def test_pickle_naming_the_estimators_old_module_still_loads(estimator, module):
+    # Both estimators lived in skdbn._dbn; a pickle written then names it.
+    X, y = load_digits_01(return_X_y=True)
+    X, y = X[:60], y[:60] % 2
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model = estimator((8,), n_epochs=1, max_iter=2, random_state=0).fit(X, y)
+    name = estimator.__name__.encode()
+    data = pickle.dumps(model, protocol=0)  # text opcodes: "c<module>\n<name>"
+    assert data.count(module + b"\n" + name) == 1
+    old = data.replace(module + b"\n" + name, b"skdbn._dbn\n" + name)
+    restored = pickle.loads(old)
+    assert type(restored) is estimator
+    np.testing.assert_array_equal(restored.predict(X), model.predict(X))
 
 
 def test_moved_classes_map_old_paths_to_current_ones():

@@ -281,7 +281,7 @@ def test_pipeline_clone_pickle_and_skops(digits):
     np.testing.assert_array_equal(loaded.predict_proba(X), clf.predict_proba(X))
     sio = pytest.importorskip("skops.io")
     data = sio.dumps(clf)
-    restored = sio.loads(data, trusted=["skdbn._dbn.DBNClassifier"])
+    restored = sio.loads(data, trusted=["skdbn._classifier.DBNClassifier"])
     np.testing.assert_array_equal(restored.predict_proba(X), clf.predict_proba(X))
     # The restored model streams on: pre-training and fine-tuning continue.
     for model in (clf, restored):

@@ -395,9 +395,9 @@ def test_clone_and_round_trips(fitted, digits):
     assert not hasattr(copy, "updown_")
     sio = pytest.importorskip("skops.io")
     data = sio.dumps(fitted)
-    assert sio.get_untrusted_types(data=data) == ["skdbn._dbn.DBNClassifier"]
+    assert sio.get_untrusted_types(data=data) == ["skdbn._classifier.DBNClassifier"]
     for loaded in (
-        sio.loads(data, trusted=["skdbn._dbn.DBNClassifier"]),
+        sio.loads(data, trusted=["skdbn._classifier.DBNClassifier"]),
         pickle.loads(pickle.dumps(fitted)),
     ):
         assert type(loaded.updown_) is UpDownNetwork
