@@ -13,7 +13,13 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from ._columns import COLUMN_TYPES, as_numbers, column_missing, table_columns
+from ._columns import (
+    COLUMN_TYPES,
+    as_numbers,
+    coded_columns,
+    column_missing,
+    table_columns,
+)
 from ._serialization import PlainStateMixin
 from ._tabular import TabularRBMStack
 
@@ -34,6 +40,158 @@ def impute_mean_field(layer, V, n_steps):
         hidden = layer.hidden_mean(filled)
     filled[missing] = layer.visible_mean(hidden)[missing]
     return filled
+
+
+#: Step size of Adam in the denoising fine-tuning (see RBMImputer).
+DENOISING_LEARNING_RATE = 3e-3
+#: Rows per minibatch of the denoising fine-tuning.
+DENOISING_BATCH_SIZE = 32
+#: Fraction of the rows held out to stop the fine-tuning (none below 10 rows).
+DENOISING_VALIDATION_FRACTION = 0.2
+#: Fixed draws of hidden entries per validation row (a less noisy loss).
+DENOISING_VALIDATION_DRAWS = 4
+#: Epochs without a lower validation loss before the fine-tuning stops.
+DENOISING_PATIENCE = 20
+
+
+def _sigmoid(a):
+    return 0.5 * (1.0 + np.tanh(0.5 * a))
+
+
+def _mean_backward(units, mean, grad):
+    """``J.T @ grad`` for the Jacobian ``J`` of the visible mean in its field."""
+    out = grad.copy()
+    b = units.bernoulli
+    out[:, b] *= mean[:, b] * (1.0 - mean[:, b])
+    if len(units.group_sizes):
+        s = units.softmax
+        product = grad[:, s] * mean[:, s]
+        sums = np.add.reduceat(product, units.group_starts, axis=1)
+        out[:, s] = product - mean[:, s] * sums[:, units.group_of]
+    return out
+
+
+def _denoising_step(layer, V, predict, n_steps):
+    """Loss of the mean-field imputation of ``predict`` and its gradient.
+
+    ``V`` (model units, NaN where missing) with the units ``predict`` (all
+    observed) hidden from the model; the imputation is
+    :func:`impute_mean_field` with ``n_steps`` steps, unrolled, and the loss
+    the negative log-likelihood of the hidden values under each unit's
+    conditional given the final hidden means (squared error / 2, binary or
+    categorical cross-entropy), summed over units, averaged over rows.
+    Returns ``(loss, (dW, db, dc))`` for ``(weights, visible_bias,
+    hidden_bias)``. Binary hidden units; with learned standard deviations
+    ``s`` (kept fixed here), ``V`` is in units of ``s``.
+    """
+    units, W, c = layer.visible_type, layer.weights, layer.hidden_bias
+    std = layer.visible_std
+    b = layer._scaled_visible_bias()
+    target = np.where(predict, V, 0.0)
+    free = np.isnan(V) | predict
+    given = np.where(free, 0.0, V)
+    inputs, hidden, means = [given], [_sigmoid(given @ W + c)], [None]
+    for _ in range(n_steps):
+        mean = units.mean(hidden[-1] @ W.T + b, np.empty_like(given))
+        inputs.append(np.where(free, mean, given))
+        hidden.append(_sigmoid(inputs[-1] @ W + c))
+        means.append(mean)
+    out = units.mean(hidden[-1] @ W.T + b, np.empty_like(given))
+    n_rows = V.shape[0]
+    loss = _negative_log_likelihood(units, out, target, predict) / n_rows
+    # The canonical link: the loss's gradient in the field is mean - target.
+    d_field = np.where(predict, out - target, 0.0) / n_rows
+    dW, db = d_field.T @ hidden[-1], d_field.sum(axis=0)
+    dc = np.zeros_like(c)
+    d_hidden = d_field @ W
+    for k in range(n_steps, -1, -1):
+        d_pre = d_hidden * hidden[k] * (1.0 - hidden[k])
+        dW += inputs[k].T @ d_pre
+        dc += d_pre.sum(axis=0)
+        if k == 0:
+            break
+        d_mean = np.where(free, d_pre @ W.T, 0.0)
+        d_field = _mean_backward(units, means[k], d_mean)
+        dW += d_field.T @ hidden[k - 1]
+        db += d_field.sum(axis=0)
+        d_hidden = d_field @ W
+    if std is not None:
+        db /= std
+    return loss, (dW, db, dc)
+
+
+def _negative_log_likelihood(units, mean, target, predict):
+    """Summed NLL of ``target`` at the units ``predict`` given their means."""
+    g, b, s = units.gaussian, units.bernoulli, units.softmax
+    total = 0.5 * np.sum(np.where(predict[:, g], mean[:, g] - target[:, g], 0.0) ** 2)
+    p = np.clip(mean[:, b], 1e-7, 1 - 1e-7)
+    t = target[:, b]
+    total -= np.sum(np.where(predict[:, b], t * np.log(p) + (1 - t) * np.log1p(-p), 0))
+    total -= np.sum(
+        np.where(predict[:, s], target[:, s] * np.log(np.maximum(mean[:, s], 1e-12)), 0)
+    )
+    return float(total)
+
+
+def fine_tune_denoising(layer, V, columns, *, n_epochs, drop_fraction, n_steps, rng):
+    """Train ``layer``'s mean-field imputation to fill in hidden entries.
+
+    Each minibatch hides a random ``drop_fraction`` of each row's observed
+    columns (a categorical column's whole group) and takes a step of Adam on
+    the loss of :func:`_denoising_step`. ``columns``: the input column of
+    each unit. A tenth of the rows (with one fixed draw of hidden entries)
+    measures the loss after each epoch; training stops after
+    ``DENOISING_PATIENCE`` epochs without improvement and keeps the best
+    parameters. Changes ``layer`` in place; returns the number of epochs
+    and the validation losses (empty without a validation set).
+    """
+    if layer.visible_std is not None:
+        V = V / layer.visible_std
+    n_rows, n_columns = V.shape[0], int(columns.max()) + 1 if columns.size else 0
+    observed = ~np.isnan(V)
+
+    def draw_hidden(rows):
+        hide = rng.random((len(rows), n_columns)) < drop_fraction
+        return hide[:, columns] & observed[rows]
+
+    order = rng.permutation(n_rows)
+    n_val = int(DENOISING_VALIDATION_FRACTION * n_rows) if n_rows >= 100 else 0
+    val, train = np.sort(order[:n_val]), np.sort(order[n_val:])
+    val = np.tile(val, DENOISING_VALIDATION_DRAWS)
+    val_hidden = draw_hidden(val) if n_val else None
+    params = [layer.weights, layer.visible_bias, layer.hidden_bias]
+    first = [np.zeros_like(p) for p in params]
+    second = [np.zeros_like(p) for p in params]
+    best, best_params, losses, step, n_done = np.inf, None, [], 0, 0
+    while n_done < n_epochs:
+        n_done += 1
+        rng.shuffle(train)
+        for start in range(0, len(train), DENOISING_BATCH_SIZE):
+            rows = train[start : start + DENOISING_BATCH_SIZE]
+            _, grads = _denoising_step(layer, V[rows], draw_hidden(rows), n_steps)
+            step += 1
+            for p, g, m, v in zip(params, grads, first, second, strict=True):
+                m *= 0.9
+                m += 0.1 * g
+                v *= 0.999
+                v += 0.001 * g * g
+                m_hat = m / (1 - 0.9**step)
+                v_hat = v / (1 - 0.999**step)
+                p -= (DENOISING_LEARNING_RATE * m_hat / (np.sqrt(v_hat) + 1e-8)).astype(
+                    p.dtype
+                )
+        if not n_val:
+            continue
+        loss, _ = _denoising_step(layer, V[val], val_hidden, n_steps)
+        losses.append(loss)
+        if loss < best:
+            best, best_params = loss, [p.copy() for p in params]
+        elif len(losses) - 1 - int(np.argmin(losses)) >= DENOISING_PATIENCE:
+            break
+    if best_params is not None:
+        for p, saved in zip(params, best_params, strict=True):
+            p[...] = saved
+    return n_done, losses
 
 
 def impute_gibbs(layer, V, n_steps, rng, draw):
@@ -180,10 +338,13 @@ class RBMImputer(PlainStateMixin, TransformerMixin, BaseEstimator):
         "column_types": [StrOptions({"auto", *COLUMN_TYPES}), dict, list, tuple],
         "method": [StrOptions({"mean-field", "gibbs"})],
         "n_steps": [Interval(Integral, 0, None, closed="left")],
+        "denoising_epochs": [Interval(Integral, 0, None, closed="left")],
+        "drop_fraction": [Interval(Real, 0, 1, closed="neither")],
         "sample_posterior": ["boolean"],
         "add_indicator": ["boolean"],
         "keep_empty_features": ["boolean"],
         "learn_variance": ["boolean"],
+        "visible_std": [Interval(Real, 0, None, closed="neither")],
         "learning_rate": [
             Interval(Real, 0, None, closed="neither"),
             StrOptions({"auto"}),
@@ -204,11 +365,14 @@ class RBMImputer(PlainStateMixin, TransformerMixin, BaseEstimator):
         *,
         column_types="auto",
         method="mean-field",
-        n_steps=10,
+        n_steps=3,
+        denoising_epochs=200,
+        drop_fraction=0.2,
         sample_posterior=False,
         add_indicator=False,
         keep_empty_features=False,
         learn_variance=False,
+        visible_std=1.0,
         learning_rate="auto",
         n_epochs=100,
         batch_size=16,
@@ -220,10 +384,13 @@ class RBMImputer(PlainStateMixin, TransformerMixin, BaseEstimator):
         self.column_types = column_types
         self.method = method
         self.n_steps = n_steps
+        self.denoising_epochs = denoising_epochs
+        self.drop_fraction = drop_fraction
         self.sample_posterior = sample_posterior
         self.add_indicator = add_indicator
         self.keep_empty_features = keep_empty_features
         self.learn_variance = learn_variance
+        self.visible_std = visible_std
         self.learning_rate = learning_rate
         self.n_epochs = n_epochs
         self.batch_size = batch_size
@@ -254,6 +421,7 @@ class RBMImputer(PlainStateMixin, TransformerMixin, BaseEstimator):
             hidden_layer_sizes=(self.n_components,),
             column_types=self.column_types,
             learn_variance=self.learn_variance,
+            visible_std=self.visible_std,
             learning_rate=self.learning_rate,
             n_epochs=self.n_epochs,
             batch_size=self.batch_size,
@@ -261,7 +429,21 @@ class RBMImputer(PlainStateMixin, TransformerMixin, BaseEstimator):
             random_state=seed,
             verbose=self.verbose,
         ).fit(X)
-        missing = self._missing(self.stack_._validate_input(X, reset=False))
+        V = self.stack_._validate_input(X, reset=False)
+        missing = self._missing(V)
+        self.n_denoising_epochs_, self.denoising_loss_ = 0, []
+        if self.denoising_epochs:
+            stack = self.stack_
+            with np.errstate(over="ignore"):
+                self.n_denoising_epochs_, self.denoising_loss_ = fine_tune_denoising(
+                    stack.layers_[0],
+                    V,
+                    coded_columns(stack.column_types_, stack.categories_),
+                    n_epochs=self.denoising_epochs,
+                    drop_fraction=self.drop_fraction,
+                    n_steps=self.n_steps,
+                    rng=np.random.default_rng(seed),
+                )
         self.empty_features_ = missing.all(axis=0)
         self.indicator_ = None
         if self.add_indicator:
