@@ -50,6 +50,8 @@ DENOISING_BATCH_SIZE = 32
 DENOISING_VALIDATION_FRACTION = 0.2
 #: Fixed draws of hidden entries per validation row (a less noisy loss).
 DENOISING_VALIDATION_DRAWS = 4
+#: Mean-field steps unrolled in the fine-tuning of an imputer that samples.
+DENOISING_GIBBS_STEPS = 3
 #: Epochs without a lower validation loss before the fine-tuning stops.
 DENOISING_PATIENCE = 20
 
@@ -344,7 +346,6 @@ class RBMImputer(PlainStateMixin, TransformerMixin, BaseEstimator):
         "add_indicator": ["boolean"],
         "keep_empty_features": ["boolean"],
         "learn_variance": ["boolean"],
-        "visible_std": [Interval(Real, 0, None, closed="neither")],
         "learning_rate": [
             Interval(Real, 0, None, closed="neither"),
             StrOptions({"auto"}),
@@ -361,7 +362,7 @@ class RBMImputer(PlainStateMixin, TransformerMixin, BaseEstimator):
 
     def __init__(
         self,
-        n_components=64,
+        n_components=128,
         *,
         column_types="auto",
         method="mean-field",
@@ -372,7 +373,6 @@ class RBMImputer(PlainStateMixin, TransformerMixin, BaseEstimator):
         add_indicator=False,
         keep_empty_features=False,
         learn_variance=False,
-        visible_std=1.0,
         learning_rate="auto",
         n_epochs=100,
         batch_size=16,
@@ -390,7 +390,6 @@ class RBMImputer(PlainStateMixin, TransformerMixin, BaseEstimator):
         self.add_indicator = add_indicator
         self.keep_empty_features = keep_empty_features
         self.learn_variance = learn_variance
-        self.visible_std = visible_std
         self.learning_rate = learning_rate
         self.n_epochs = n_epochs
         self.batch_size = batch_size
@@ -421,7 +420,6 @@ class RBMImputer(PlainStateMixin, TransformerMixin, BaseEstimator):
             hidden_layer_sizes=(self.n_components,),
             column_types=self.column_types,
             learn_variance=self.learn_variance,
-            visible_std=self.visible_std,
             learning_rate=self.learning_rate,
             n_epochs=self.n_epochs,
             batch_size=self.batch_size,
@@ -441,7 +439,7 @@ class RBMImputer(PlainStateMixin, TransformerMixin, BaseEstimator):
                     coded_columns(stack.column_types_, stack.categories_),
                     n_epochs=self.denoising_epochs,
                     drop_fraction=self.drop_fraction,
-                    n_steps=self.n_steps,
+                    n_steps=self._denoising_steps(),
                     rng=np.random.default_rng(seed),
                 )
         self.empty_features_ = missing.all(axis=0)
@@ -451,6 +449,13 @@ class RBMImputer(PlainStateMixin, TransformerMixin, BaseEstimator):
                 np.where(missing, np.nan, 0.0)
             )
         return self
+
+    def _denoising_steps(self):
+        # The mean-field imputation that transform makes; Gibbs chains start
+        # from the observed-only estimate, and their draws follow E[v | h].
+        if self.method == "mean-field" and not self.sample_posterior:
+            return self.n_steps
+        return DENOISING_GIBBS_STEPS
 
     def _missing(self, V):
         return column_missing(V, self.stack_.column_types_, self.stack_.categories_)

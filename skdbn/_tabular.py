@@ -1,9 +1,7 @@
 """A stack of RBMs for tables: typed columns and missing values, natively."""
 
-from numbers import Real
-
 import numpy as np
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import validate_data
 
 from ._columns import (
@@ -192,7 +190,6 @@ class TabularRBMStack(_RBMStackBase):
         ],
         "handle_unknown": [StrOptions({"ignore", "error"})],
         "learn_variance": ["boolean"],
-        "visible_std": [Interval(Real, 0, None, closed="neither")],
     }
 
     def __init__(
@@ -208,7 +205,6 @@ class TabularRBMStack(_RBMStackBase):
         cd_steps=1,
         persistent=False,
         learn_variance=False,
-        visible_std=1.0,
         momentum=0.9,
         initial_momentum=0.5,
         momentum_ramp_epochs=5,
@@ -242,23 +238,13 @@ class TabularRBMStack(_RBMStackBase):
         self.column_types = column_types
         self.handle_unknown = handle_unknown
         self.learn_variance = learn_variance
-        self.visible_std = visible_std
 
     def _learns_visible_std(self):
         return self.learn_variance
 
     def _initial_visible_std(self, X, sample_weight):
-        # Gaussian columns start at visible_std (in standard units), the
-        # other units have none (1).
-        std = np.ones(X.shape[1])
-        std[: self._n_gaussian()] = self.visible_std
-        return std
-
-    def _fixed_std(self):
-        return 1.0 if self.learn_variance else self.visible_std
-
-    def _n_gaussian(self):
-        return self.column_types_.count("gaussian")
+        # Standard units: every Gaussian column starts at 1, as the others.
+        return np.ones(X.shape[1])
 
     # -- the table's coding ----------------------------------------------------
 
@@ -280,7 +266,7 @@ class TabularRBMStack(_RBMStackBase):
             self.numeric_mean_, self.numeric_scale_, self.categories_ = fit_coding(
                 columns, is_category, self.column_types_, names, sample_weight
             )
-        V = encode(
+        return encode(
             columns,
             self.column_types_,
             self.numeric_mean_,
@@ -289,12 +275,6 @@ class TabularRBMStack(_RBMStackBase):
             names,
             self.handle_unknown,
         )
-        # Unit variance on z / visible_std is a standard deviation of
-        # visible_std on the standardised column z.
-        std = self._fixed_std()
-        if std != 1:
-            V[:, : self._n_gaussian()] /= std
-        return V
 
     def _visible_layout(self):
         return layout(self.column_types_, self.categories_)
@@ -303,10 +283,6 @@ class TabularRBMStack(_RBMStackBase):
         return self._validate_input(X, reset=False)
 
     def _visible_output(self, V):
-        std = self._fixed_std()
-        if std != 1:
-            V = np.array(V, dtype=np.float64)
-            V[:, : self._n_gaussian()] *= std
         return decode(
             V,
             self.column_types_,
