@@ -50,8 +50,6 @@ DENOISING_BATCH_SIZE = 32
 DENOISING_VALIDATION_FRACTION = 0.2
 #: Fixed draws of hidden entries per validation row (a less noisy loss).
 DENOISING_VALIDATION_DRAWS = 4
-#: Mean-field steps unrolled in the fine-tuning of an imputer that samples.
-DENOISING_GIBBS_STEPS = 3
 #: Epochs without a lower validation loss before the fine-tuning stops.
 DENOISING_PATIENCE = 20
 
@@ -475,7 +473,10 @@ class RBMImputer(PlainStateMixin, TransformerMixin, BaseEstimator):
         V = self.stack_._validate_input(X, reset=False)
         missing = self._missing(V)
         self.n_denoising_epochs_, self.denoising_loss_ = 0, []
-        if self.denoising_epochs:
+        # Gibbs chains sample the RBM that contrastive divergence fitted: the
+        # weights tuned for mean-field are a worse generative model (on crx,
+        # Gibbs means of RMSE 2.26 against 1.05 without the fine-tuning).
+        if self.denoising_epochs and self._imputes_by_mean_field():
             stack = self.stack_
             with np.errstate(over="ignore"):
                 self.n_denoising_epochs_, self.denoising_loss_ = fine_tune_denoising(
@@ -484,7 +485,7 @@ class RBMImputer(PlainStateMixin, TransformerMixin, BaseEstimator):
                     coded_columns(stack.column_types_, stack.categories_),
                     n_epochs=self.denoising_epochs,
                     drop_fraction=self.drop_fraction,
-                    n_steps=self._denoising_steps(),
+                    n_steps=self.n_steps,
                     rng=np.random.default_rng(seed),
                 )
         self.empty_features_ = missing.all(axis=0)
@@ -495,12 +496,8 @@ class RBMImputer(PlainStateMixin, TransformerMixin, BaseEstimator):
             )
         return self
 
-    def _denoising_steps(self):
-        # The mean-field imputation that transform makes; Gibbs chains start
-        # from the observed-only estimate, and their draws follow E[v | h].
-        if self.method == "mean-field" and not self.sample_posterior:
-            return self.n_steps
-        return DENOISING_GIBBS_STEPS
+    def _imputes_by_mean_field(self):
+        return self.method == "mean-field" and not self.sample_posterior
 
     def _missing(self, V):
         return column_missing(V, self.stack_.column_types_, self.stack_.categories_)
