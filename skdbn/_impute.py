@@ -254,9 +254,11 @@ class RBMImputer(PlainStateMixin, TransformerMixin, BaseEstimator):
         entries alone), or Gibbs steps. The fine-tuning trains the
         mean-field imputation with this many steps.
     denoising_epochs : int, default=200
-        Most passes of the denoising fine-tuning (it stops earlier when the
-        loss on held-out rows stops falling); 0 keeps the RBM as
-        contrastive divergence leaves it.
+        Most passes of the denoising fine-tuning of the mean-field imputer
+        (it stops earlier when the loss on held-out rows stops falling); 0
+        keeps the RBM as contrastive divergence leaves it, as do
+        ``method="gibbs"`` and ``sample_posterior=True``, whose chains
+        sample that RBM.
     drop_fraction : float, default=0.2
         Fraction of each row's observed columns hidden from the model at
         each fine-tuning step, to be filled in.
@@ -300,7 +302,7 @@ class RBMImputer(PlainStateMixin, TransformerMixin, BaseEstimator):
         The fitted one-layer model (its ``layers_[0]`` is the RBM, with the
         fine-tuned parameters).
     n_denoising_epochs_ : int
-        Epochs of denoising fine-tuning run (0 with ``denoising_epochs=0``).
+        Epochs of denoising fine-tuning run (0 without fine-tuning).
     denoising_loss_ : list of float
         Loss of the imputation of hidden entries of the held-out rows after
         each fine-tuning epoch (negative log-likelihood per row; empty for
@@ -349,9 +351,12 @@ class RBMImputer(PlainStateMixin, TransformerMixin, BaseEstimator):
     ``transform`` computes. A fifth of the rows (at least 100 rows) is held
     out to stop the fine-tuning. On the tables of
     ``benchmarks/bench_tabular_mixed.py`` it lowers the numbers' error
-    (breast cancer by a fifth) and keeps the categories' error; Gibbs draws
-    from the fine-tuned weights, for multiple imputation, come from a model
-    no longer fitted by likelihood (``denoising_epochs=0`` keeps that one).
+    (breast cancer by a fifth) and keeps the categories' error. Gibbs
+    chains (``method="gibbs"``, ``sample_posterior=True``) sample the RBM
+    fitted by contrastive divergence, without fine-tuning: the weights
+    tuned for three mean-field steps are a worse generative model, and
+    Gibbs means from them had an RMSE of 2.26 on crx's numbers, against
+    1.05 without.
 
     References
     ----------

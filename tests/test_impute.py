@@ -116,6 +116,9 @@ def test_denoising_fine_tuning_lowers_the_error():
     assert 0 < tuned.n_denoising_epochs_ <= 200
     assert len(tuned.denoising_loss_) == tuned.n_denoising_epochs_
     assert generative.n_denoising_epochs_ == 0 and generative.denoising_loss_ == []
+    # Gibbs chains sample the RBM fitted by contrastive divergence.
+    sampler = clone(tuned).set_params(sample_posterior=True).fit(X_missing)
+    assert sampler.n_denoising_epochs_ == 0
 
 
 @pytest.mark.parametrize("n_steps", [0, 2])
