@@ -144,8 +144,10 @@ def fine_tune_denoising(layer, V, columns, *, n_epochs, drop_fraction, n_steps, 
     Each minibatch hides a random ``drop_fraction`` of each row's observed
     columns (a categorical column's whole group) and takes a step of Adam on
     the loss of :func:`_denoising_step`. ``columns``: the input column of
-    each unit. A tenth of the rows (with one fixed draw of hidden entries)
-    measures the loss after each epoch; training stops after
+    each unit. ``DENOISING_VALIDATION_FRACTION`` of the rows (of tables of
+    100 rows or more), not trained on, with ``DENOISING_VALIDATION_DRAWS``
+    fixed draws of hidden entries each, measure the loss after each epoch;
+    training stops after
     ``DENOISING_PATIENCE`` epochs without improvement and keeps the best
     parameters. Changes ``layer`` in place; returns the number of epochs
     and the validation losses (empty without a validation set).
@@ -354,10 +356,11 @@ class RBMImputer(PlainStateMixin, TransformerMixin, BaseEstimator):
     hidden values (squared error, binary or categorical cross-entropy)
     under the ``n_steps``-step mean-field imputation, unrolled. The weights
     stay tied: the model is still an RBM, and its conditional mean is what
-    ``transform`` computes. A fifth of the rows (at least 100 rows) is held
-    out to stop the fine-tuning. On the tables of
-    ``benchmarks/bench_tabular_mixed.py`` it lowers the numbers' error
-    (breast cancer by a fifth) and keeps the categories' error. Gibbs
+    ``transform`` computes. A fifth of the rows (of tables of 100 rows or
+    more) is held out of the fine-tuning to stop it. On the tables of
+    ``benchmarks/bench_tabular_mixed.py`` it lowers the numbers' error in
+    18 of 21 settings (breast cancer at 20% missing: 0.638 to 0.487, in
+    standard units) and keeps the categories' error. Gibbs
     chains (``method="gibbs"``, ``sample_posterior=True``) sample the RBM
     fitted by contrastive divergence, without fine-tuning: the weights
     tuned for three mean-field steps are a worse generative model, and
