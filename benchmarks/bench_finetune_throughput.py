@@ -31,7 +31,8 @@ import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPClassifier
 
-from skdbn._network import FeedForwardNetwork, SGDOptimizer
+from skdbn._network import FeedForwardNetwork
+from skdbn._optimizers import SGDOptimizer
 
 LAYER_SIZES = (784, 500, 500, 2000, 10)
 ALPHA = 1e-4

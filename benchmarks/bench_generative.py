@@ -58,6 +58,12 @@ def parse_args():
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--seeds", default="0")
     parser.add_argument("--parts", default="1,2")
+    parser.add_argument(
+        "--laplace-scales",
+        default="default,0.3,0.1",
+        help="part 2: Laplace prior scales to compare with the Gaussian prior "
+        "('default' is the unit-variance scale)",
+    )
     args = parser.parse_args()
     if args.n_train is None:
         args.n_train = 10000 if args.quick else 60000
@@ -174,14 +180,20 @@ def part_2(args, X_train, X_test, y_train, y_test):
     )
     print("|---|---|---|---|---|---|---|")
     for seed in args.seeds:
-        for prior in ("gaussian", "laplace"):
+        priors = [("gaussian", {})] + [
+            ("laplace", {} if scale == "default" else {"laplace_scale": float(scale)})
+            for scale in args.laplace_scales.split(",")
+        ]
+        for prior, scale in priors:
             start = time.perf_counter()
-            vae = variational_autoencoder(args, seed, prior=prior).fit(X_train)
+            vae = variational_autoencoder(args, seed, prior=prior, **scale)
+            vae.fit(X_train)
             seconds = time.perf_counter() - start
             codes = vae.transform(X_test)
             mc = vae.score_samples(X_test, n_draws=args.elbo_draws, random_state=0)
             print(
-                f"| {seed} | {prior} | {-vae.score(X_test):.2f} | "
+                f"| {seed} | {prior} {scale.get('laplace_scale', '')} | "
+                f"{-vae.score(X_test):.2f} | "
                 f"{vae.active_code_fraction_:.3f} | "
                 f"{np.mean(np.abs(codes) < 0.1):.3f} | {mc.mean():.2f} | "
                 f"{seconds:.0f} |",

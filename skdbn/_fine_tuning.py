@@ -19,7 +19,7 @@ from sklearn.utils import gen_even_slices
 from sklearn.utils._param_validation import Interval, Options, StrOptions
 
 from ._lbfgs import PackedObjective, minimize_lbfgs
-from ._network import AdamOptimizer, SGDOptimizer
+from ._optimizers import AdamOptimizer, SGDOptimizer
 from ._progress import EpochClock, epoch_line, minibatches
 from ._speed import resolve_batch_size
 from ._stack import BernoulliRBMStack, GaussianRBMStack

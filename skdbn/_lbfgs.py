@@ -1,6 +1,6 @@
 """Full-batch fine-tuning by L-BFGS-B, as scikit-learn's MLP ``solver="lbfgs"``.
 
-The stochastic optimisers (``_network.py``) update the parameter arrays in
+The stochastic optimisers (``_optimizers.py``) update the parameter arrays in
 place, one minibatch at a time. L-BFGS-B instead minimises the loss of the
 whole training set as a function of one flat float64 vector, through
 ``scipy.optimize.minimize``. ``PackedObjective`` is that function: it writes

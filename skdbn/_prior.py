@@ -25,9 +25,10 @@ layer (``prior_``) and its log partition function.
 import numpy as np
 from scipy.special import erf, logsumexp
 
+from ._ais import ais_log_partition
+from ._exact import _float64_layer, log_partition_exact
 from ._rbm import initial_layer
 from ._training import RBMTrainer, TrainingSettings
-from .evaluation import _float64_layer, ais_log_partition, log_partition_exact
 
 #: Prior RBMs with at most this many hidden units get an exact ``log Z``
 #: (by enumerating the ``2**n`` hidden states, in chunks) and exact samples.

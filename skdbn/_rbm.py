@@ -281,6 +281,38 @@ class RBMLayer:
             diff = fill_missing(diff)
         return float(np.einsum("ij,ij->", diff, diff) / V.shape[0])
 
+    def monitoring_statistics(self, V):
+        """``reconstruction_error(V)``, ``free_energy(V)`` and the hidden field.
+
+        The training loop's monitoring after each epoch: the same values as
+        the two methods (bit for bit), from one hidden field instead of two
+        products. The field is returned for the saturation check.
+
+        Parameters
+        ----------
+        V : {ndarray, sparse matrix} of shape (n_samples, n_visible)
+            Visible states, one row per sample (at least one).
+
+        Returns
+        -------
+        error : float
+            As :meth:`reconstruction_error`.
+        free_energy : ndarray of shape (n_samples,)
+            As :meth:`free_energy`.
+        field : ndarray of shape (n_samples, n_hidden)
+            As :meth:`hidden_field`.
+        """
+        hidden = get_unit_type(self.hidden_units)
+        field = self.hidden_field(V)
+        with np.errstate(over="ignore"):
+            mean = hidden.mean(field, out=np.empty_like(field))
+        diff = self.visible_mean(mean)
+        diff -= _dense(V)
+        if has_missing(diff):
+            diff = fill_missing(diff)
+        error = float(np.einsum("ij,ij->", diff, diff) / V.shape[0])
+        return error, self._free_energy_from_field(V, field), field
+
     def free_energy(self, V):
         """Compute the free energy ``F(v) = -log sum_h exp(-E(v, h))``.
 
@@ -299,6 +331,10 @@ class RBMLayer:
         free_energy : ndarray of shape (n_samples,)
             ``F`` of each row.
         """
+        return self._free_energy_from_field(V, None)
+
+    def _free_energy_from_field(self, V, field):
+        """``free_energy(V)``, given ``hidden_field(V)`` (None: computed here)."""
         visible = self.visible_type
         hidden = get_unit_type(self.hidden_units)
         observed = None
@@ -309,7 +345,9 @@ class RBMLayer:
         energy = visible.visible_energy(
             scaled, self._scaled_visible_bias(), observed=observed
         )
-        return energy - hidden.log_partition(self.hidden_field(V), self.hidden_bias)
+        if field is None:
+            field = self.hidden_field(V)
+        return energy - hidden.log_partition(field, self.hidden_bias)
 
     def hidden_free_energy(self, H):
         """Compute the free energy of hidden states, ``-log sum_v exp(-E(v, h))``.

@@ -179,7 +179,7 @@ def int_array(ndim=None):
 
 def _activation_name(value):
     names = value if isinstance(value, list | tuple) else [value]
-    from ._network import ACTIVATIONS, OUTPUT_ACTIVATIONS
+    from ._activations import ACTIVATIONS, OUTPUT_ACTIVATIONS
 
     known = set(ACTIVATIONS) | set(OUTPUT_ACTIVATIONS)
     if all(isinstance(name, str) and name in known for name in names):
@@ -189,7 +189,7 @@ def _activation_name(value):
 
 #: The activation classes a network refers to (values, never instantiated).
 REFERENCED_CLASSES = frozenset(
-    f"skdbn._network:{name}"
+    f"skdbn._activations:{name}"
     for name in (
         "LogisticActivation",
         "TanhActivation",
@@ -206,7 +206,7 @@ _STACKS = (
     "skdbn._stack:BernoulliRBMStack",
     "skdbn._stack:GaussianRBMStack",
 )
-_OPTIMIZERS = ("skdbn._network:SGDOptimizer", "skdbn._network:AdamOptimizer")
+_OPTIMIZERS = ("skdbn._optimizers:SGDOptimizer", "skdbn._optimizers:AdamOptimizer")
 
 
 def _check_layer(state):
@@ -421,7 +421,7 @@ REBUILT_CLASSES = {
         },
         "check": _check_updown,
     },
-    "skdbn._autoencoder:AutoencoderNetwork": {
+    "skdbn._autoencoder_network:AutoencoderNetwork": {
         "attributes": {
             "weights": list_of(float_array(2)),
             "biases": list_of(float_array(1)),
@@ -432,7 +432,7 @@ REBUILT_CLASSES = {
         },
         "check": _check_autoencoder_network,
     },
-    "skdbn._network:SGDOptimizer": {
+    "skdbn._optimizers:SGDOptimizer": {
         "attributes": {
             "learning_rate": REAL,
             "momentum": REAL,
@@ -441,7 +441,7 @@ REBUILT_CLASSES = {
             "velocities": optional(list_of(float_array())),
         },
     },
-    "skdbn._network:AdamOptimizer": {
+    "skdbn._optimizers:AdamOptimizer": {
         "attributes": {
             "learning_rate": REAL,
             "beta_1": REAL,
@@ -484,7 +484,14 @@ REBUILT_CLASSES = {
         f"skdbn._dbn:{name}": {
             "attributes": {
                 "n_features_in_": POSITIVE_INTEGER,
-                "stack_": optional(instance_of(*_STACKS)),
+                "stack_": optional(
+                    instance_of(*_STACKS, "skdbn._tabular:TabularRBMStack")
+                ),
+                # The table's coding (visible_units_="tabular"), else None.
+                "column_types_": optional(list_of(STRING)),
+                "categories_": optional(list_of(list_of(PLAIN))),
+                "numeric_mean_": optional(float_array(1)),
+                "numeric_scale_": optional(float_array(1)),
                 "generative_layer_": optional(instance_of(_LAYER)),
                 "updown_": optional(instance_of("skdbn._updown:UpDownNetwork")),
                 "_network": optional(instance_of("skdbn._network:FeedForwardNetwork")),
@@ -512,7 +519,9 @@ REBUILT_CLASSES = {
         "attributes": {
             "n_features_in_": POSITIVE_INTEGER,
             "stack_": optional(instance_of(*_STACKS)),
-            "_network": optional(instance_of("skdbn._autoencoder:AutoencoderNetwork")),
+            "_network": optional(
+                instance_of("skdbn._autoencoder_network:AutoencoderNetwork")
+            ),
             "_optimizer": optional(instance_of(*_OPTIMIZERS)),
             "prior_": optional(instance_of(_LAYER)),
             "prior_log_partition_": optional(REAL),
@@ -526,22 +535,52 @@ REBUILT_CLASSES = {
 }
 
 
+#: Where classes that files written by earlier versions name now live: such a
+#: file's path is read as the class's current one. Only these old paths are
+#: accepted, each for the one class it named; every current path must be in
+#: ``REBUILT_CLASSES`` or ``REFERENCED_CLASSES``.
+MOVED_CLASSES = {
+    # Moved out of _network.py and _autoencoder.py in 0.1.0.dev0.
+    **{
+        f"skdbn._network:{name}": f"skdbn._activations:{name}"
+        for name in (
+            "LogisticActivation",
+            "TanhActivation",
+            "ReluActivation",
+            "IdentityActivation",
+            "SoftmaxOutput",
+            "LogisticOutput",
+            "IdentityOutput",
+        )
+    },
+    "skdbn._network:SGDOptimizer": "skdbn._optimizers:SGDOptimizer",
+    "skdbn._network:AdamOptimizer": "skdbn._optimizers:AdamOptimizer",
+    "skdbn._autoencoder:AutoencoderNetwork": (
+        "skdbn._autoencoder_network:AutoencoderNetwork"
+    ),
+}
+
+
 def _path(cls):
     return f"{cls.__module__}:{cls.__qualname__}"
 
 
 def _allowed_class(path, allowed, role):
-    """The class at ``path`` if ``path`` is in ``allowed``; refuse otherwise."""
-    if not isinstance(path, str) or path not in allowed:
+    """The class at ``path`` if ``path`` is in ``allowed``; refuse otherwise.
+
+    An old path of ``MOVED_CLASSES`` stands for the class's current one.
+    """
+    current = MOVED_CLASSES.get(path, path) if isinstance(path, str) else path
+    if not isinstance(current, str) or current not in allowed:
         _refuse(
             f"{path!r}",
             f"is not one of the classes skdbn {role} (the file is damaged or "
             "crafted; load only models from sources you trust)",
         )
-    module_name, _, name = path.partition(":")
+    module_name, _, name = current.partition(":")
     cls = getattr(importlib.import_module(module_name), name)
     # The allow-list names classes defined where it says, never an alias.
-    assert isinstance(cls, type) and _path(cls) == path, path
+    assert isinstance(cls, type) and _path(cls) == current, current
     return cls
 
 

@@ -18,12 +18,25 @@ from sklearn.utils.validation import _num_features, _num_samples
 #: ``batch_size="auto"`` in fine-tuning: ``min(200, n_samples)``, as MLP.
 FINE_TUNING_BATCH_SIZE = 200
 
-#: ``batch_size="auto"`` in pre-training: ``min(100, n_samples)``. CD-1 on
+#: ``batch_size="auto"`` in pre-training: at most 100 rows. CD-1 on
 #: the digits reconstructs held-out images better with 100 rows than with
 #: 200, and the fine-tuned classifier is at least as accurate, for 10-60%
 #: more time per pre-training epoch on small tables
 #: (benchmarks/bench_small_problems.py --quality).
 PRETRAINING_BATCH_SIZE = 100
+
+#: ... but small enough for this many minibatches an epoch, down to
+#: ``MIN_PRETRAINING_BATCH_SIZE`` rows: ``min(100, max(10, ceil(n / 10)))``.
+#: A table of a few hundred rows made 2-4 updates an epoch of 100 rows and
+#: needed 125-250 epochs for its 500 updates; in minibatches of a tenth of
+#: the table it makes them in 50 epochs, in less time, and pre-trains better
+#: (sonar, 208 rows: 0.803 -> 0.818 fine-tuned accuracy; the same or within
+#: two test rows on the other tables of 150-990 rows; benchmarks/README.md,
+#: "Fit time at the defaults").
+MIN_PRETRAINING_BATCHES = 10
+
+#: The smallest minibatch ``"auto"`` picks in pre-training.
+MIN_PRETRAINING_BATCH_SIZE = 10
 
 #: ``n_epochs="auto"``: at least this many epochs of pre-training ...
 MIN_PRETRAINING_EPOCHS = 10
@@ -35,6 +48,17 @@ MIN_PRETRAINING_EPOCHS = 10
 #: initialisation's. 500 updates is 10 epochs of 5,000 rows at the default
 #: minibatch (benchmarks/README.md, "DBNClassifier() on raw tables").
 MIN_PRETRAINING_UPDATES = 500
+
+#: ... but at most this many epochs (unless ``MIN_PRETRAINING_EPOCHS`` is
+#: more). With the pre-training minibatch of ``resolve_batch_size`` an epoch
+#: has at least 10 minibatches, 500 updates take at most 50 epochs, and the
+#: cap binds only on tables of fewer than 100 rows (minibatches of 10 rows):
+#: 40 rows would need 125 epochs. Pre-training then costs at most about a
+#: third of fine-tuning's ``max_iter=200`` epochs; at minibatches of 100, a
+#: table of 150-300 rows pre-trained 167-250 epochs, and ``DBNClassifier()``
+#: took 3-5 times ``MLPClassifier()``'s fit time (benchmarks/README.md,
+#: "Fit time at the defaults").
+MAX_AUTO_PRETRAINING_EPOCHS = 70
 
 #: Multiply-adds (rows x inputs x outputs) of the largest matrix product of
 #: a minibatch step that earn a BLAS thread: a fit runs on
@@ -52,40 +76,62 @@ _CONTROLLER = None
 def resolve_batch_size(batch_size, n_samples, phase):
     """The minibatch size of ``phase`` ("pre-training" or "fine-tuning").
 
-    ``"auto"`` is ``min(PRETRAINING_BATCH_SIZE, n_samples)`` in pre-training
-    and ``min(FINE_TUNING_BATCH_SIZE, n_samples)`` in fine-tuning; an integer
-    is used as given, capped at ``n_samples``.
+    ``"auto"`` is ``min(FINE_TUNING_BATCH_SIZE, n_samples)`` in fine-tuning
+    and, in pre-training, ``PRETRAINING_BATCH_SIZE`` rows or fewer, so that
+    an epoch has at least ``MIN_PRETRAINING_BATCHES`` minibatches, but not
+    fewer than ``MIN_PRETRAINING_BATCH_SIZE`` rows (nor more than
+    ``n_samples``); an integer is used as given, capped at ``n_samples``.
+
+    Examples
+    --------
+    >>> from skdbn._speed import resolve_batch_size
+    >>> resolve_batch_size("auto", 60000, "pre-training")
+    100
+    >>> resolve_batch_size("auto", 208, "pre-training")
+    21
+    >>> resolve_batch_size("auto", 208, "fine-tuning")
+    200
     """
     if isinstance(batch_size, str) and batch_size == "auto":
-        batch_size = (
-            PRETRAINING_BATCH_SIZE
-            if phase == "pre-training"
-            else FINE_TUNING_BATCH_SIZE
-        )
+        if phase == "pre-training":
+            batch_size = min(
+                PRETRAINING_BATCH_SIZE,
+                max(
+                    MIN_PRETRAINING_BATCH_SIZE, -(-n_samples // MIN_PRETRAINING_BATCHES)
+                ),
+            )
+        else:
+            batch_size = FINE_TUNING_BATCH_SIZE
     return max(1, min(int(batch_size), n_samples))
 
 
 def resolve_pretraining_epochs(n_epochs, n_samples, batch_size):
     """Epochs of pre-training for ``n_epochs`` (an integer, or ``"auto"``).
 
-    ``"auto"`` is the larger of ``MIN_PRETRAINING_EPOCHS`` and the number of
-    epochs that makes ``MIN_PRETRAINING_UPDATES`` minibatch updates of
-    ``batch_size`` rows (the resolved size) out of ``n_samples`` rows.
+    ``"auto"`` is the number of epochs that makes ``MIN_PRETRAINING_UPDATES``
+    minibatch updates of ``batch_size`` rows (the resolved size) out of
+    ``n_samples`` rows, at most ``MAX_AUTO_PRETRAINING_EPOCHS`` and at least
+    ``MIN_PRETRAINING_EPOCHS``.
 
     Examples
     --------
     >>> from skdbn._speed import resolve_pretraining_epochs
     >>> resolve_pretraining_epochs("auto", 60000, 100)
     10
-    >>> resolve_pretraining_epochs("auto", 216, 100)  # 3 minibatches an epoch
-    167
+    >>> resolve_pretraining_epochs("auto", 1000, 100)  # 10 minibatches an epoch
+    50
+    >>> resolve_pretraining_epochs("auto", 216, 22)  # 10 minibatches an epoch
+    50
+    >>> resolve_pretraining_epochs("auto", 216, 100)  # 3: 167 epochs, capped
+    70
     >>> resolve_pretraining_epochs(5, 216, 100)
     5
     """
     if not (isinstance(n_epochs, str) and n_epochs == "auto"):
         return int(n_epochs)
     batches = -(-max(1, n_samples) // max(1, batch_size))
-    return max(MIN_PRETRAINING_EPOCHS, -(-MIN_PRETRAINING_UPDATES // batches))
+    epochs = min(-(-MIN_PRETRAINING_UPDATES // batches), MAX_AUTO_PRETRAINING_EPOCHS)
+    return max(MIN_PRETRAINING_EPOCHS, epochs)
 
 
 def blas_thread_count(shape, hidden_layer_sizes, batch_size, n_outputs=0):

@@ -32,6 +32,7 @@ from ._units import (
 from ._validation import (
     check_magnitude,
     check_numeric_columns,
+    check_sparse_missing,
     validate_prediction_input,
     validate_sample_weight,
     weighted_rows,
@@ -314,12 +315,16 @@ class _RBMStackBase(
                 check_random_state(self.random_state),
                 sample_weight,
             )
+        self._partial_epoch(X, sample_weight)
+        return self
+
+    def _partial_epoch(self, X, sample_weight=None):
+        """One epoch of every layer over validated, scaled ``X``."""
         data = as_training_matrix(X)
         for index, trainer in enumerate(self._trainers):
             trainer.partial_epoch(data, self._rngs[index], sample_weight)
             if index + 1 < len(self._trainers):
                 data = trainer.layer.hidden_mean(data)
-        return self
 
     def _validate_input(self, X, reset, owner=None, sample_weight=None):
         """Validate ``X``; a range warning names ``owner`` (default: self).
@@ -332,8 +337,14 @@ class _RBMStackBase(
             dtype = self.layers_[0].weights.dtype
         check_numeric_columns(X, type(owner or self).__name__)
         X = validate_data(
-            self, X, accept_sparse=["csr", "csc"], dtype=dtype, reset=reset
+            self,
+            X,
+            accept_sparse=["csr", "csc"],
+            dtype=dtype,
+            ensure_all_finite="allow-nan",
+            reset=reset,
         )
+        check_sparse_missing(X, type(owner or self).__name__)
         check_magnitude(X, type(owner or self).__name__)
         if reset:
             self._fit_scaling(X, validate_sample_weight(sample_weight, X))
@@ -489,7 +500,7 @@ class _RBMStackBase(
     def _prediction_input(self, X):
         """``X`` validated and scaled for a fitted stack's first layer."""
         return self._to_model_units(
-            scale_input(self, validate_prediction_input(self, X))
+            scale_input(self, validate_prediction_input(self, X, allow_nan=True))
         )
 
     def _visible_output(self, V):
@@ -688,6 +699,7 @@ class _RBMStackBase(
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
+        tags.input_tags.allow_nan = True
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         return tags
 
@@ -710,6 +722,13 @@ class BernoulliRBMStack(_RBMStackBase):
     ``DataRangeWarning``: scale such data first, e.g. with
     ``MinMaxScaler(clip=True)``.
 
+    Missing entries (NaN, in dense input) are accepted in ``fit``,
+    ``partial_fit``, ``transform``, ``score_samples`` and the ``start`` of
+    ``sample``: a missing visible unit is left out of the first RBM's
+    energy, so it sends nothing to the hidden units and adds nothing to the
+    free energy or the training statistics (see the user guide's tables
+    section). Infinities, and NaN in sparse input, are refused.
+
     Parameters
     ----------
     hidden_layer_sizes : int or sequence of int, default=(100,)
@@ -727,14 +746,15 @@ class BernoulliRBMStack(_RBMStackBase):
         diverges with larger steps.
     n_epochs : int, "auto" or sequence, default="auto"
         Passes over the training data for each layer (per layer if a
-        sequence). ``"auto"`` is at least 10 epochs and at least 500
-        minibatch updates, ``max(10, ceil(500 / n_minibatches))``: 10 epochs
+        sequence). ``"auto"`` is 500 minibatch updates within 10 to 70
+        epochs, ``max(10, min(ceil(500 / n_minibatches), 70))``: 10 epochs
         on large data sets, more on small ones, which otherwise stop after a
         few dozen updates with the weights hardly changed from their initial
         values.
     batch_size : int or "auto", default="auto"
         Number of samples per minibatch (capped at the number of samples);
-        ``"auto"`` is ``min(100, n_samples)``.
+        ``"auto"`` is ``min(100, max(10, ceil(n_samples / 10)))``: 100 rows,
+        or fewer for at least 10 minibatches an epoch.
     cd_steps : int or sequence of int, default=1
         Number of Gibbs steps ``k`` of CD-k (or PCD-k) per update.
     persistent : bool, default=False
@@ -854,6 +874,10 @@ class GaussianRBMStack(_RBMStackBase):
     value. A fit that diverges anyway stops with a ``ConvergenceWarning``
     (lower ``learning_rate``). Constant features are fine.
 
+    Missing entries (NaN, in dense input) are left out of the first RBM as
+    in :class:`BernoulliRBMStack`, and the standardisation uses each
+    feature's observed values.
+
     Parameters
     ----------
     hidden_layer_sizes : int or sequence of int, default=(100,)
@@ -873,14 +897,15 @@ class GaussianRBMStack(_RBMStackBase):
         ``0.01 * visible_std``.
     n_epochs : int, "auto" or sequence, default="auto"
         Passes over the training data for each layer (per layer if a
-        sequence). ``"auto"`` is at least 10 epochs and at least 500
-        minibatch updates, ``max(10, ceil(500 / n_minibatches))``: 10 epochs
+        sequence). ``"auto"`` is 500 minibatch updates within 10 to 70
+        epochs, ``max(10, min(ceil(500 / n_minibatches), 70))``: 10 epochs
         on large data sets, more on small ones, which otherwise stop after a
         few dozen updates with the weights hardly changed from their initial
         values.
     batch_size : int or "auto", default="auto"
         Number of samples per minibatch (capped at the number of samples);
-        ``"auto"`` is ``min(100, n_samples)``.
+        ``"auto"`` is ``min(100, max(10, ceil(n_samples / 10)))``: 100 rows,
+        or fewer for at least 10 minibatches an epoch.
     cd_steps : int or sequence of int, default=1
         Number of Gibbs steps ``k`` of CD-k (or PCD-k) per update.
     persistent : bool, default=False

@@ -65,14 +65,15 @@ class TabularRBMStack(_RBMStackBase):
         ``"auto"`` is 0.01 for the first RBM (real-valued and softmax
         units), and 0.1 for upper RBMs with binary units on both sides.
     n_epochs : int, "auto" or sequence, default=10
-        Passes over the training data for each layer. ``"auto"`` is at least 10 epochs
-        and at least 500 minibatch updates,
-        ``max(10, ceil(500 / n_minibatches))``, so that a small table, with
+        Passes over the training data for each layer. ``"auto"`` is 500
+        minibatch updates within 10 to 70 epochs,
+        ``max(10, min(ceil(500 / n_minibatches), 70))``, so that a small table, with
         few minibatches an epoch, trains long enough to move its weights away
         from their initial scale.
     batch_size : int or "auto", default="auto"
         Number of samples per minibatch (capped at the number of samples);
-        ``"auto"`` is ``min(100, n_samples)``.
+        ``"auto"`` is ``min(100, max(10, ceil(n_samples / 10)))``: 100 rows,
+        or fewer for at least 10 minibatches an epoch.
     cd_steps : int or sequence of int, default=1
         Number of Gibbs steps ``k`` of CD-k (or PCD-k) per update.
     persistent : bool, default=False

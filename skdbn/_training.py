@@ -231,11 +231,15 @@ class RBMTrainer:
                 )
                 if not self.check_health(snapshot):
                     break
-                entry = self.record(
+                entry, field = self.record(
                     monitor, X_val, momentum, time.perf_counter() - start
                 )
                 if not self.check_health(
-                    snapshot, entry["reconstruction_error"], initial_error, monitor
+                    snapshot,
+                    entry["reconstruction_error"],
+                    initial_error,
+                    monitor,
+                    field=field,
                 ):
                     self.layer.history.pop()
                     break
@@ -300,7 +304,13 @@ class RBMTrainer:
             return max(self.layer.reconstruction_error(X), spread)
 
     def check_health(
-        self, snapshot, error=None, initial_error=None, X_monitor=None, stops=True
+        self,
+        snapshot,
+        error=None,
+        initial_error=None,
+        X_monitor=None,
+        stops=True,
+        field=None,
     ):
         """Whether training is still healthy; if not, restore ``snapshot`` and warn.
 
@@ -317,6 +327,7 @@ class RBMTrainer:
         layer computes, so ``snapshot``, kept only after a healthy epoch, is
         the last healthy state. ``stops``: the warning says that training of
         the layer stopped (``fit``), not only that the epoch was undone.
+        ``field``: the hidden field of ``X_monitor`` when already computed.
         """
         with np.errstate(over="ignore"):
             finite = self.layer.is_finite()
@@ -326,7 +337,9 @@ class RBMTrainer:
                 and np.isfinite(initial_error)
                 and error > EXPLOSION_FACTOR * max(initial_error, 1e-12)
             )
-        saturated = finite and X_monitor is not None and self._saturated(X_monitor)
+        saturated = (
+            finite and X_monitor is not None and self._saturated(X_monitor, field)
+        )
         if finite and not saturated:
             return True
         self._restore(snapshot)
@@ -358,20 +371,25 @@ class RBMTrainer:
         )
         return False
 
-    def _saturated(self, X):
+    def _saturated(self, X, field=None):
         """Whether every hidden field exceeds ``SATURATION_FIELD`` on every row.
 
         The first 64 rows settle it for a healthy layer (one field below the
         limit suffices), so the check costs a small fraction of an epoch.
-        Rows that are all alike are never called saturated.
+        Rows that are all alike are never called saturated. ``field``: the
+        hidden field of ``X`` when already computed (the monitoring's).
         """
         with np.errstate(over="ignore", invalid="ignore"):
             start = 0
             for stop in (min(64, X.shape[0]), X.shape[0]):
                 if stop == start:
                     continue
-                field = self.layer.hidden_field(X[start:stop])
-                if not np.min(np.abs(field, out=field)) > SATURATION_FIELD:
+                if field is None:
+                    part = self.layer.hidden_field(X[start:stop])
+                    part = np.abs(part, out=part)
+                else:
+                    part = np.abs(field[start:stop])
+                if not np.min(part) > SATURATION_FIELD:
                     return False
                 start = stop
             if start == 0:
@@ -387,23 +405,28 @@ class RBMTrainer:
             velocity.fill(0)
 
     def record(self, X_monitor, X_val, momentum, seconds):
-        """Append this epoch's monitoring record to the layer's history."""
+        """Append this epoch's monitoring record to the layer's history.
+
+        Returns the record and the hidden field of ``X_monitor`` (None when
+        it has no rows), which the saturation check reuses.
+        """
         layer = self.layer
         with np.errstate(over="ignore", invalid="ignore"):
+            if X_monitor.shape[0] > 0:
+                error, free_energy, field = layer.monitoring_statistics(X_monitor)
+            else:
+                error, free_energy, field = np.nan, np.empty(0), None
             entry = {
                 "epoch": self.epochs_done,
-                "reconstruction_error": layer.reconstruction_error(X_monitor),
-                "free_energy": float(np.mean(layer.free_energy(X_monitor))),
+                "reconstruction_error": error,
+                "free_energy": float(np.mean(free_energy)),
                 "momentum": momentum,
                 "seconds": seconds,
             }
             if X_val is not None and X_val.shape[0] > 0:
-                entry["validation_reconstruction_error"] = layer.reconstruction_error(
-                    X_val
-                )
-                entry["validation_free_energy"] = float(
-                    np.mean(layer.free_energy(X_val))
-                )
+                val_error, val_free_energy, _ = layer.monitoring_statistics(X_val)
+                entry["validation_reconstruction_error"] = val_error
+                entry["validation_free_energy"] = float(np.mean(val_free_energy))
                 # Hinton (2010, section 6): a growing gap means overfitting.
                 entry["free_energy_gap"] = (
                     entry["validation_free_energy"] - entry["free_energy"]
@@ -416,7 +439,7 @@ class RBMTrainer:
                 self.name, entry, clock.n_epochs, clock.eta(self.epochs_done)
             )
             print(line, flush=True)
-        return entry
+        return entry, field
 
 
 def monitoring_rows(X, rng):

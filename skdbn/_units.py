@@ -38,6 +38,15 @@ def feature_mean_and_variance(X, sample_weight=None):
     """
     if sp.issparse(X):
         return mean_variance_axis(X.tocsr(), axis=0, weights=sample_weight)
+    if X.dtype.kind == "f" and np.isnan(X.sum()):
+        # Missing entries (NaN): the moments of each column's observed values
+        # (0 and 1 for a column never observed).
+        masked = np.ma.masked_invalid(X)
+        mean = np.ma.average(masked, axis=0, weights=sample_weight)
+        variance = np.ma.average(
+            np.square(masked - mean), axis=0, weights=sample_weight
+        )
+        return mean.filled(0.0), variance.filled(1.0)
     if sample_weight is None:
         return X.mean(axis=0), X.var(axis=0)
     mean = np.average(X, axis=0, weights=sample_weight)
@@ -251,6 +260,11 @@ def _value_range(X):
     if values.size == 0:
         return 0.0, 0.0
     low, high = values.min(), values.max()
+    if np.isnan(high):  # missing entries (NaN): the range of the observed ones
+        values = values[~np.isnan(values)]
+        if values.size == 0:
+            return 0.0, 0.0
+        low, high = values.min(), values.max()
     if sp.issparse(X) and X.nnz < X.shape[0] * X.shape[1]:
         low, high = min(low, 0.0), max(high, 0.0)
     return low, high

@@ -34,8 +34,6 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._progress import epoch_line
 from ._rbm import RBMLayer
-from ._scaling import scale_input
-from ._validation import validate_prediction_input
 from ._warnings import warn
 
 
@@ -533,7 +531,7 @@ class UpDownMixin:
                 "with generative_layer_size set (e.g. 2000) to classify "
                 "generatively."
             )
-        X = scale_input(self, validate_prediction_input(self, X))
+        X = self._prediction_matrix(X)
         net = self.updown_
         if net is None:
             top, features = self.generative_layer_, X

@@ -5,28 +5,47 @@ import scipy.sparse as sp
 from sklearn.utils.validation import _check_sample_weight, validate_data
 
 
-def validate_prediction_input(estimator, X):
+def validate_prediction_input(estimator, X, allow_nan=False):
     """Validate ``X`` for a fitted estimator's transform or predict methods.
 
     Dense or CSR/CSC, float32 kept, anything else numeric cast to float64;
-    rejects NaN, inf, empty input and a feature count or names other than
-    those seen in ``fit``.
+    rejects inf, empty input, a feature count or names other than those
+    seen in ``fit``, and NaN (unless ``allow_nan``: then in dense input
+    only, see :func:`check_sparse_missing`).
     """
     check_numeric_columns(X, type(estimator).__name__)
-    return validate_data(
+    X = validate_data(
         estimator,
         X,
         accept_sparse=["csr", "csc"],
         dtype=[np.float64, np.float32],
+        ensure_all_finite="allow-nan" if allow_nan else True,
         reset=False,
     )
+    if allow_nan:
+        check_sparse_missing(X, type(estimator).__name__)
+    return X
 
 
-def check_numeric_columns(X, estimator_name):
+def check_sparse_missing(X, estimator_name):
+    """Refuse NaN in sparse input, whose missing entries are taken as zeros.
+
+    In a sparse matrix an entry left out means 0, not missing; the masks
+    that leave missing units out of the RBMs' energy work on dense input.
+    """
+    if sp.issparse(X) and X.dtype.kind == "f" and np.isnan(X.data).any():
+        raise ValueError(
+            f"{estimator_name} accepts missing values (NaN) in dense input only: "
+            "this sparse X stores NaN. Convert it with X.toarray(), or replace "
+            "the NaN."
+        )
+
+
+def check_numeric_columns(X, estimator_name, hint=""):
     """Refuse a DataFrame with non-numeric columns, naming them.
 
     ``validate_data`` would fail with "could not convert string to float",
-    which names neither the column nor the fix.
+    which names neither the column nor the fix. ``hint`` ends the message.
     """
     columns, dtypes = getattr(X, "columns", None), getattr(X, "dtypes", None)
     if columns is None or dtypes is None or not hasattr(dtypes, "__iter__"):
@@ -42,7 +61,7 @@ def check_numeric_columns(X, estimator_name):
             f"columns: {', '.join(offending[:10])}"
             f"{' and more' if len(offending) > 10 else ''}. Encode them first, "
             "e.g. with sklearn.preprocessing.OneHotEncoder in a "
-            "sklearn.compose.ColumnTransformer."
+            f"sklearn.compose.ColumnTransformer.{hint}"
         )
 
 
@@ -86,7 +105,13 @@ def check_magnitude(X, estimator_name):
     values = X.data if sp.issparse(X) else X
     if values.size == 0:
         return
-    largest = max(abs(float(values.max())), abs(float(values.min())))
+    high, low = values.max(), values.min()
+    if np.isnan(high):  # a missing entry, where accepted, has no magnitude
+        values = values[~np.isnan(values)]
+        if values.size == 0:
+            return
+        high, low = values.max(), values.min()
+    largest = max(abs(float(high)), abs(float(low)))
     if largest > np.sqrt(np.finfo(values.dtype).max):
         raise ValueError(
             f"X has values too large for {estimator_name} (up to {largest:.4g} "

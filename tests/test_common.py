@@ -13,8 +13,8 @@ from skdbn import (
     TabularRBMStack,
 )
 
-# n_epochs is fixed: "auto" (the default) runs at least 500 minibatch updates,
-# 250-500 epochs on the checks' tiny data sets, for some 40 fits per
+# n_epochs is fixed: "auto" (the default) runs 500 minibatch updates within
+# 10 to 70 epochs, 70 on the checks' tiny data sets, for some 40 fits per
 # estimator; its rule is tested in test_speed.py.
 ESTIMATORS = [
     BernoulliRBMStack(n_epochs=10),

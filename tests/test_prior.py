@@ -277,7 +277,7 @@ def test_laplace_kl_matches_numeric_integration(scale):
 
 @pytest.mark.parametrize("scale", [None, 0.3])
 def test_laplace_loss_gradients_match_finite_differences(assert_gradients_match, scale):
-    from skdbn._autoencoder import AutoencoderNetwork
+    from skdbn._autoencoder_network import AutoencoderNetwork
 
     rng = np.random.default_rng(0)
     net = AutoencoderNetwork.initialize(

@@ -7,17 +7,11 @@ References are computed from the joint table ``p(v, h)`` of the
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from builders import random_rbm
 from scipy.special import expit, logsumexp
 
 from skdbn import RBMLayer
 from skdbn._rbm import ContrastiveDivergence, SparsityPenalty
-
-
-def random_rbm(n_visible, n_hidden, seed, weight_scale=1.0):
-    """An RBM with N(0, weight_scale**2) weights and N(0, 1) biases (float64)."""
-    rng = np.random.default_rng(seed)
-    W = weight_scale * rng.standard_normal((n_visible, n_hidden))
-    return RBMLayer(W, rng.standard_normal(n_visible), rng.standard_normal(n_hidden))
 
 
 def state_index(rows):

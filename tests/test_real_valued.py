@@ -368,11 +368,12 @@ def test_sparse_input_gives_the_dense_model():
 # ------------------------------------------------------------------ bad input
 
 
-@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
-def test_non_finite_input_is_rejected(bad):
+@pytest.mark.parametrize("bad", [np.inf, -np.inf])
+def test_infinite_input_is_rejected(bad):
+    # (NaN is a missing entry, accepted: tests/test_stack.py.)
     X = np.random.default_rng(0).normal(size=(20, 3))
     X[3, 1] = bad
-    with pytest.raises(ValueError, match="NaN|infinity"):
+    with pytest.raises(ValueError, match="infinity"):
         GaussianRBMStack((2,)).fit(X)
 
 
@@ -607,7 +608,7 @@ def test_dbn_pre_training_keeps_unit_variance():
 
 
 @pytest.mark.parametrize(
-    "n_samples, batch_size, expected", [(40, "auto", 500), (300, 10, 17)]
+    "n_samples, batch_size, expected", [(40, "auto", 70), (300, 10, 17)]
 )
 def test_n_epochs_auto_by_default_gives_small_data_more_epochs(
     n_samples, batch_size, expected

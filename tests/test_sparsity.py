@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from skdbn._network import FeedForwardNetwork, SGDOptimizer
+from skdbn._network import FeedForwardNetwork
+from skdbn._optimizers import SGDOptimizer
 from skdbn._sparsity import layer_sparsity, sparsity_kl, sparsity_penalty
 
 
@@ -90,7 +91,7 @@ def test_layer_sparsity_penalises_logistic_layers_only():
 def test_autoencoder_gradients_with_sparsity_match_finite_differences(
     variational, assert_gradients_match
 ):
-    from skdbn._autoencoder import AutoencoderNetwork
+    from skdbn._autoencoder_network import AutoencoderNetwork
 
     rng = np.random.default_rng(3)
     net = AutoencoderNetwork.initialize(

@@ -60,11 +60,16 @@ def test_batch_size_defaults_to_auto(estimator):
 
 
 def test_auto_batch_size_rule():
-    # Fine-tuning as MLP's "auto", pre-training at 100 rows.
+    # Fine-tuning as MLP's "auto"; pre-training at 100 rows, or fewer for at
+    # least 10 minibatches an epoch, down to 10 rows.
     assert resolve_batch_size("auto", 1000, "fine-tuning") == 200
     assert resolve_batch_size("auto", 150, "fine-tuning") == 150
+    assert resolve_batch_size("auto", 60_000, "pre-training") == 100
     assert resolve_batch_size("auto", 1000, "pre-training") == 100
-    assert resolve_batch_size("auto", 40, "pre-training") == 40
+    assert resolve_batch_size("auto", 990, "pre-training") == 99
+    assert resolve_batch_size("auto", 208, "pre-training") == 21
+    assert resolve_batch_size("auto", 40, "pre-training") == 10
+    assert resolve_batch_size("auto", 7, "pre-training") == 7
     # Integers are the same in both phases, capped at the number of rows.
     for phase in ("pre-training", "fine-tuning"):
         assert resolve_batch_size(37, 1000, phase) == 37
@@ -73,7 +78,7 @@ def test_auto_batch_size_rule():
 
 @pytest.mark.parametrize("estimator", [DBNClassifier, DBNRegressor])
 @pytest.mark.parametrize(
-    "batch_size, pretraining, fine_tuning", [("auto", 100, 200), (30, 30, 30)]
+    "batch_size, pretraining, fine_tuning", [("auto", 45, 200), (30, 30, 30)]
 )
 def test_dbn_batch_sizes_in_each_phase(
     data, monkeypatch, estimator, batch_size, pretraining, fine_tuning
@@ -93,7 +98,7 @@ def test_dbn_batch_sizes_in_each_phase(
 
 
 def test_autoencoder_batch_sizes_in_each_phase(data, monkeypatch):
-    from skdbn._autoencoder import AutoencoderNetwork
+    from skdbn._autoencoder_network import AutoencoderNetwork
 
     X, _ = data
     rows = []
@@ -101,7 +106,7 @@ def test_autoencoder_batch_sizes_in_each_phase(data, monkeypatch):
         monkeypatch, AutoencoderNetwork, "loss_and_gradients", rows, lambda a: len(a[0])
     )
     model = DBNAutoencoder((5, 2), n_epochs=1, max_iter=1, random_state=0).fit(X)
-    assert model.stack_._trainers[0].settings.batch_size == 100
+    assert model.stack_._trainers[0].settings.batch_size == 45
     assert rows == [150, 150, 150]  # 450 rows, minibatches of at most 200
 
 
@@ -109,9 +114,9 @@ def test_autoencoder_batch_sizes_in_each_phase(data, monkeypatch):
 def test_stack_auto_batch_size_is_pretraining_rule(data, estimator):
     X, _ = data
     stack = estimator((4,), n_epochs=1, random_state=0).fit(X)
-    assert stack._trainers[0].settings.batch_size == 100
+    assert stack._trainers[0].settings.batch_size == 45
     small = estimator((4,), n_epochs=1, random_state=0).fit(X[:30])
-    assert small._trainers[0].settings.batch_size == 30
+    assert small._trainers[0].settings.batch_size == 10
 
 
 @pytest.mark.parametrize("batch_size", ["big", 0, 2.5])
@@ -124,13 +129,22 @@ def test_bad_batch_size_is_rejected(data, batch_size):
 
 
 def test_auto_pretraining_epochs_rule():
-    # At least 10 epochs and at least 500 minibatch updates.
+    # 500 minibatch updates, within 10 to 70 epochs.
     assert speed.resolve_pretraining_epochs("auto", 60_000, 100) == 10
     assert speed.resolve_pretraining_epochs("auto", 5_000, 100) == 10
     assert speed.resolve_pretraining_epochs("auto", 1_000, 100) == 50
-    assert speed.resolve_pretraining_epochs("auto", 216, 100) == 167
-    assert speed.resolve_pretraining_epochs("auto", 40, 40) == 500
+    assert speed.resolve_pretraining_epochs("auto", 701, 100) == 63
+    assert speed.resolve_pretraining_epochs("auto", 690, 100) == 70  # 72, capped
+    assert speed.resolve_pretraining_epochs("auto", 216, 100) == 70  # 167, capped
+    assert speed.resolve_pretraining_epochs("auto", 40, 40) == 70
     assert speed.resolve_pretraining_epochs(3, 40, 40) == 3
+    assert speed.resolve_pretraining_epochs(500, 40, 40) == 500  # no cap if given
+
+
+def test_auto_pretraining_epochs_cap_never_goes_below_the_minimum(monkeypatch):
+    monkeypatch.setattr(speed, "MAX_AUTO_PRETRAINING_EPOCHS", 5)
+    assert speed.resolve_pretraining_epochs("auto", 216, 100) == 10
+    assert speed.resolve_pretraining_epochs("auto", 60_000, 100) == 10
 
 
 @pytest.mark.parametrize("estimator", [BernoulliRBMStack, GaussianRBMStack])
@@ -139,8 +153,8 @@ def test_stack_trains_auto_epochs(data, estimator, n_epochs):
     X, _ = data
     stack = estimator((4, 3), n_epochs=n_epochs, random_state=0).fit(X[:150])
     epochs = [trainer.epochs_done for trainer in stack._trainers]
-    # 150 rows in minibatches of 100: 2 updates an epoch, 250 epochs.
-    assert epochs == ([250, 250] if n_epochs == "auto" else [250, 2])
+    # 150 rows in minibatches of 15: 10 updates an epoch, 50 epochs.
+    assert epochs == ([50, 50] if n_epochs == "auto" else [50, 2])
     assert [t.settings.n_epochs for t in stack._trainers] == epochs
 
 
@@ -194,10 +208,10 @@ def test_fit_runs_on_the_rules_threads_and_restores_the_callers(
 def test_callers_threads_restored_when_fit_fails(data):
     X, y = data
     X = X.copy()
-    X[0, 0] = np.nan
+    X[0, 0] = np.inf  # (NaN is a missing entry, accepted)
     with threadpool_limits(limits=2, user_api="blas"):
         before = threadpool_info()
-        with pytest.raises(ValueError, match="NaN"):
+        with pytest.raises(ValueError, match="infinity"):
             DBNClassifier((5,)).fit(X, y)
         assert threadpool_info() == before
 

@@ -340,3 +340,41 @@ def test_weighted_epochs_equal_epochs_on_repeated_rows(persistent):
         models.append(layer.parameters)
     for weighted, plain in zip(*models, strict=True):
         np.testing.assert_allclose(weighted, plain, rtol=1e-10, atol=1e-12)
+
+
+# ------------------------------------------------------------ monitoring
+
+
+@pytest.mark.parametrize(
+    "units, visible_std, missing",
+    [
+        (BERNOULLI, None, False),
+        (("gaussian", "bernoulli"), np.full(6, 0.5), True),
+        (("gaussian", "relu"), None, False),
+    ],
+)
+def test_monitoring_statistics_equal_the_separate_methods(units, visible_std, missing):
+    # The epoch's monitoring shares one hidden field between the two numbers
+    # (and the saturation check): the values must not change.
+    rng = np.random.default_rng(0)
+    X = rng.random((40, 6))
+    layer = initial_layer(6, 5, X.mean(axis=0), rng, np.float64, units, visible_std)
+    layer.weights += rng.normal(scale=0.5, size=layer.weights.shape)
+    layer.hidden_bias += rng.normal(size=5)
+    if missing:
+        X[::3, 2] = np.nan
+    error, free_energy, field = layer.monitoring_statistics(X)
+    assert error == layer.reconstruction_error(X)
+    np.testing.assert_array_equal(free_energy, layer.free_energy(X))
+    np.testing.assert_array_equal(field, layer.hidden_field(X))
+
+
+def test_saturation_check_reads_the_monitoring_field():
+    rng = np.random.default_rng(0)
+    X = prototype_data(n_samples=100)
+    layer = initial_layer(10, 4, X.mean(axis=0), rng, np.float64, BERNOULLI)
+    trainer = RBMTrainer(layer, settings())
+    field = layer.hidden_field(X)
+    assert not trainer._saturated(X, field)
+    layer.hidden_bias[:] = 100.0  # every unit stuck on
+    assert trainer._saturated(X) and trainer._saturated(X, layer.hidden_field(X))

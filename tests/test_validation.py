@@ -16,11 +16,13 @@ from skdbn import (
 
 pd = pytest.importorskip("pandas")
 
+# (At visible_units="auto", the default, the DBN estimators code such tables
+# themselves: tests/test_dbn_tabular.py.)
 ESTIMATORS = [
     BernoulliRBMStack((4,), n_epochs=1),
     GaussianRBMStack((4,), n_epochs=1),
-    DBNClassifier((4,), n_epochs=1, max_iter=2),
-    DBNRegressor((4,), n_epochs=1, max_iter=2),
+    DBNClassifier((4,), visible_units="gaussian", n_epochs=1, max_iter=2),
+    DBNRegressor((4,), visible_units="bernoulli", n_epochs=1, max_iter=2),
     DBNAutoencoder((4, 2), n_epochs=1, max_iter=2),
 ]
 
@@ -53,6 +55,8 @@ def test_non_numeric_columns_are_named_at_fit(estimator):
     assert "'colour' (category)" in message and "'name' (" in message
     assert "'x'" not in message and "'flag'" not in message
     assert "OneHotEncoder" in message
+    if isinstance(estimator, DBNClassifier | DBNRegressor):
+        assert "visible_units='tabular'" in message
 
 
 @pytest.mark.parametrize("estimator", ESTIMATORS, ids=lambda e: type(e).__name__)
