@@ -13,7 +13,13 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from ._columns import COLUMN_TYPES, as_numbers, column_missing, table_columns
+from ._columns import (
+    COLUMN_TYPES,
+    as_numbers,
+    coded_columns,
+    column_missing,
+    table_columns,
+)
 from ._serialization import PlainStateMixin
 from ._tabular import TabularRBMStack
 
@@ -34,6 +40,165 @@ def impute_mean_field(layer, V, n_steps):
         hidden = layer.hidden_mean(filled)
     filled[missing] = layer.visible_mean(hidden)[missing]
     return filled
+
+
+#: ``n_steps="auto"`` of RBMImputer's mean-field imputation, which the
+#: fine-tuning trains (3 unrolled steps imputed better than 0 or 10).
+AUTO_MEAN_FIELD_STEPS = 3
+#: ``n_steps="auto"`` of its Gibbs chains.
+AUTO_GIBBS_STEPS = 10
+#: Step size of Adam in the denoising fine-tuning (see RBMImputer).
+DENOISING_LEARNING_RATE = 3e-3
+#: Rows per minibatch of the denoising fine-tuning.
+DENOISING_BATCH_SIZE = 32
+#: Fraction of the rows held out to stop the fine-tuning (none below 10 rows).
+DENOISING_VALIDATION_FRACTION = 0.2
+#: Fixed draws of hidden entries per validation row (a less noisy loss).
+DENOISING_VALIDATION_DRAWS = 4
+#: Epochs without a lower validation loss before the fine-tuning stops.
+DENOISING_PATIENCE = 20
+
+
+def _sigmoid(a):
+    return 0.5 * (1.0 + np.tanh(0.5 * a))
+
+
+def _mean_backward(units, mean, grad):
+    """``J.T @ grad`` for the Jacobian ``J`` of the visible mean in its field."""
+    out = grad.copy()
+    b = units.bernoulli
+    out[:, b] *= mean[:, b] * (1.0 - mean[:, b])
+    if len(units.group_sizes):
+        s = units.softmax
+        product = grad[:, s] * mean[:, s]
+        sums = np.add.reduceat(product, units.group_starts, axis=1)
+        out[:, s] = product - mean[:, s] * sums[:, units.group_of]
+    return out
+
+
+def _denoising_step(layer, V, predict, n_steps):
+    """Loss of the mean-field imputation of ``predict`` and its gradient.
+
+    ``V`` (model units, NaN where missing) with the units ``predict`` (all
+    observed) hidden from the model; the imputation is
+    :func:`impute_mean_field` with ``n_steps`` steps, unrolled, and the loss
+    the negative log-likelihood of the hidden values under each unit's
+    conditional given the final hidden means (squared error / 2, binary or
+    categorical cross-entropy), summed over units, averaged over rows.
+    Returns ``(loss, (dW, db, dc))`` for ``(weights, visible_bias,
+    hidden_bias)``. Binary hidden units; with learned standard deviations
+    ``s`` (kept fixed here), ``V`` is in units of ``s``.
+    """
+    units, W, c = layer.visible_type, layer.weights, layer.hidden_bias
+    std = layer.visible_std
+    b = layer._scaled_visible_bias()
+    target = np.where(predict, V, 0.0)
+    free = np.isnan(V) | predict
+    given = np.where(free, 0.0, V)
+    inputs, hidden, means = [given], [_sigmoid(given @ W + c)], [None]
+    for _ in range(n_steps):
+        mean = units.mean(hidden[-1] @ W.T + b, np.empty_like(given))
+        inputs.append(np.where(free, mean, given))
+        hidden.append(_sigmoid(inputs[-1] @ W + c))
+        means.append(mean)
+    out = units.mean(hidden[-1] @ W.T + b, np.empty_like(given))
+    n_rows = V.shape[0]
+    loss = _negative_log_likelihood(units, out, target, predict) / n_rows
+    # The canonical link: the loss's gradient in the field is mean - target.
+    d_field = np.where(predict, out - target, 0.0) / n_rows
+    dW, db = d_field.T @ hidden[-1], d_field.sum(axis=0)
+    dc = np.zeros_like(c)
+    d_hidden = d_field @ W
+    for k in range(n_steps, -1, -1):
+        d_pre = d_hidden * hidden[k] * (1.0 - hidden[k])
+        dW += inputs[k].T @ d_pre
+        dc += d_pre.sum(axis=0)
+        if k == 0:
+            break
+        d_mean = np.where(free, d_pre @ W.T, 0.0)
+        d_field = _mean_backward(units, means[k], d_mean)
+        dW += d_field.T @ hidden[k - 1]
+        db += d_field.sum(axis=0)
+        d_hidden = d_field @ W
+    if std is not None:
+        db /= std
+    return loss, (dW, db, dc)
+
+
+def _negative_log_likelihood(units, mean, target, predict):
+    """Summed NLL of ``target`` at the units ``predict`` given their means."""
+    g, b, s = units.gaussian, units.bernoulli, units.softmax
+    total = 0.5 * np.sum(np.where(predict[:, g], mean[:, g] - target[:, g], 0.0) ** 2)
+    p = np.clip(mean[:, b], 1e-7, 1 - 1e-7)
+    t = target[:, b]
+    total -= np.sum(np.where(predict[:, b], t * np.log(p) + (1 - t) * np.log1p(-p), 0))
+    total -= np.sum(
+        np.where(predict[:, s], target[:, s] * np.log(np.maximum(mean[:, s], 1e-12)), 0)
+    )
+    return float(total)
+
+
+def fine_tune_denoising(layer, V, columns, *, n_epochs, drop_fraction, n_steps, rng):
+    """Train ``layer``'s mean-field imputation to fill in hidden entries.
+
+    Each minibatch hides a random ``drop_fraction`` of each row's observed
+    columns (a categorical column's whole group) and takes a step of Adam on
+    the loss of :func:`_denoising_step`. ``columns``: the input column of
+    each unit. ``DENOISING_VALIDATION_FRACTION`` of the rows (of tables of
+    100 rows or more), not trained on, with ``DENOISING_VALIDATION_DRAWS``
+    fixed draws of hidden entries each, measure the loss after each epoch;
+    training stops after
+    ``DENOISING_PATIENCE`` epochs without improvement and keeps the best
+    parameters. Changes ``layer`` in place; returns the number of epochs
+    and the validation losses (empty without a validation set).
+    """
+    if layer.visible_std is not None:
+        V = V / layer.visible_std
+    n_rows, n_columns = V.shape[0], int(columns.max()) + 1 if columns.size else 0
+    observed = ~np.isnan(V)
+
+    def draw_hidden(rows):
+        hide = rng.random((len(rows), n_columns)) < drop_fraction
+        return hide[:, columns] & observed[rows]
+
+    order = rng.permutation(n_rows)
+    n_val = int(DENOISING_VALIDATION_FRACTION * n_rows) if n_rows >= 100 else 0
+    val, train = np.sort(order[:n_val]), np.sort(order[n_val:])
+    val = np.tile(val, DENOISING_VALIDATION_DRAWS)
+    val_hidden = draw_hidden(val) if n_val else None
+    params = [layer.weights, layer.visible_bias, layer.hidden_bias]
+    first = [np.zeros_like(p) for p in params]
+    second = [np.zeros_like(p) for p in params]
+    best, best_params, losses, step, n_done = np.inf, None, [], 0, 0
+    while n_done < n_epochs:
+        n_done += 1
+        rng.shuffle(train)
+        for start in range(0, len(train), DENOISING_BATCH_SIZE):
+            rows = train[start : start + DENOISING_BATCH_SIZE]
+            _, grads = _denoising_step(layer, V[rows], draw_hidden(rows), n_steps)
+            step += 1
+            for p, g, m, v in zip(params, grads, first, second, strict=True):
+                m *= 0.9
+                m += 0.1 * g
+                v *= 0.999
+                v += 0.001 * g * g
+                m_hat = m / (1 - 0.9**step)
+                v_hat = v / (1 - 0.999**step)
+                p -= (DENOISING_LEARNING_RATE * m_hat / (np.sqrt(v_hat) + 1e-8)).astype(
+                    p.dtype
+                )
+        if not n_val:
+            continue
+        loss, _ = _denoising_step(layer, V[val], val_hidden, n_steps)
+        losses.append(loss)
+        if loss < best:
+            best, best_params = loss, [p.copy() for p in params]
+        elif len(losses) - 1 - int(np.argmin(losses)) >= DENOISING_PATIENCE:
+            break
+    if best_params is not None:
+        for p, saved in zip(params, best_params, strict=True):
+            p[...] = saved
+    return n_done, losses
 
 
 def impute_gibbs(layer, V, n_steps, rng, draw):
@@ -67,7 +232,8 @@ class RBMImputer(PlainStateMixin, TransformerMixin, BaseEstimator):
 
     An RBM with typed visible units (numbers, binary columns and
     categories, as in :class:`TabularRBMStack`) is trained on the observed
-    entries only, missing ones being left out of the energy. ``transform``
+    entries only, missing ones being left out of the energy, then
+    fine-tuned to fill in entries hidden from it (see Notes). ``transform``
     then fills each missing entry from the model's conditional distribution
     given the row's observed entries: its mean (mean-field, or averaged
     over a Gibbs chain), or, with ``sample_posterior=True``, one draw, so
@@ -81,7 +247,7 @@ class RBMImputer(PlainStateMixin, TransformerMixin, BaseEstimator):
 
     Parameters
     ----------
-    n_components : int, default=64
+    n_components : int, default=128
         Number of hidden units of the RBM.
     column_types : "auto", str, sequence of str or dict, default="auto"
         Type of each column (``"gaussian"``, ``"bernoulli"``,
@@ -90,9 +256,20 @@ class RBMImputer(PlainStateMixin, TransformerMixin, BaseEstimator):
         How the conditional mean is estimated when
         ``sample_posterior=False``: a deterministic mean-field fixed point,
         or the average over a Gibbs chain with the observed entries clamped.
-    n_steps : int, default=10
+    n_steps : int or "auto", default="auto"
         Mean-field iterations (0 takes the hidden units given the observed
-        entries alone), or Gibbs steps.
+        entries alone), or Gibbs steps; ``"auto"`` is 3 mean-field steps
+        and 10 Gibbs steps. The fine-tuning trains the mean-field
+        imputation with this many steps.
+    denoising_epochs : int, default=200
+        Most passes of the denoising fine-tuning of the mean-field imputer
+        (it stops earlier when the loss on held-out rows stops falling); 0
+        keeps the RBM as contrastive divergence leaves it, as do
+        ``method="gibbs"`` and ``sample_posterior=True``, whose chains
+        sample that RBM.
+    drop_fraction : float, default=0.2
+        Fraction of each row's observed columns hidden from the model at
+        each fine-tuning step, to be filled in.
     sample_posterior : bool, default=False
         Fill each missing entry with a draw from the RBM's conditional
         distribution (the last state of a Gibbs chain of ``n_steps`` steps)
@@ -106,11 +283,11 @@ class RBMImputer(PlainStateMixin, TransformerMixin, BaseEstimator):
         category to choose); by default they are dropped, as in
         scikit-learn's imputers.
     learn_variance : bool, default=False
-        Learn a standard deviation per numeric column (see
-        :class:`TabularRBMStack`). It helps where columns predict one
-        another closely (wine in ``benchmarks/bench_tabular_mixed.py``) and
-        hurts elsewhere with the default step (breast cancer, diabetes,
-        german), so it is off by default.
+        Learn a standard deviation per numeric column in the contrastive
+        divergence phase (see :class:`TabularRBMStack`; the fine-tuning
+        keeps them). Without fine-tuning it helped on wine and hurt on
+        breast cancer, diabetes and german in
+        ``benchmarks/bench_tabular_mixed.py``, so it is off by default.
     learning_rate : float or "auto", default="auto"
         Step size of the RBM's training (``"auto"``: 0.01).
     n_epochs : int, default=100
@@ -130,7 +307,16 @@ class RBMImputer(PlainStateMixin, TransformerMixin, BaseEstimator):
     Attributes
     ----------
     stack_ : TabularRBMStack
-        The fitted one-layer model (its ``layers_[0]`` is the RBM).
+        The fitted one-layer model (its ``layers_[0]`` is the RBM, with the
+        fine-tuned parameters).
+    n_denoising_epochs_ : int
+        Epochs of denoising fine-tuning run (0 without fine-tuning).
+    denoising_loss_ : list of float
+        Loss of the imputation of hidden entries of the held-out rows after
+        each fine-tuning epoch (negative log-likelihood per row; empty for
+        fewer than 100 rows, which are fine-tuned for ``denoising_epochs``
+        without holding any out); the parameters kept are those of the
+        lowest.
     indicator_ : sklearn.impute.MissingIndicator or None
         The indicator of missing entries, with ``add_indicator=True``.
     empty_features_ : ndarray of bool of shape (n_features_in_,)
@@ -153,10 +339,39 @@ class RBMImputer(PlainStateMixin, TransformerMixin, BaseEstimator):
     :class:`TabularRBMStack`); imputation conditions on the observed
     entries. Gibbs sampling with the observed units clamped samples the
     RBM's exact conditional ``p(missing | observed)``; mean-field replaces
-    it by a factorised approximation, deterministic and cheaper. On the
-    tables of ``benchmarks/bench_tabular_mixed.py`` the two give errors
-    within a few percent of each other, neither consistently lower, so the
-    default is the deterministic one.
+    it by a factorised approximation, deterministic and cheaper.
+
+    Contrastive divergence alone makes a poor imputer of numbers: a
+    Gaussian unit of variance 1 on a standardised column says that the
+    column varies by its whole spread around what the hidden units
+    predict, and no unit-variance RBM can hold columns that predict one
+    another closely (its covariance is at least the unit noise's in every
+    direction). A smaller fixed ``visible_std`` makes that bound smaller
+    but training by contrastive divergence did not reach it (errors rose
+    on the benchmark's tables), nor did learned variances. So after
+    contrastive divergence the imputer trains what it is used for, as a
+    denoising autoencoder is trained (Vincent et al. 2008): each step hides
+    ``drop_fraction`` of the observed columns of a minibatch's rows and
+    follows, by Adam, the gradient of the negative log-likelihood of the
+    hidden values (squared error, binary or categorical cross-entropy)
+    under the ``n_steps``-step mean-field imputation, unrolled. The weights
+    stay tied: the model is still an RBM, and its conditional mean is what
+    ``transform`` computes. A fifth of the rows (of tables of 100 rows or
+    more) is held out of the fine-tuning to stop it. On the tables of
+    ``benchmarks/bench_tabular_mixed.py`` it lowers the numbers' error in
+    18 of 21 settings (breast cancer at 20% missing: 0.638 to 0.487, in
+    standard units) and keeps the categories' error. Gibbs
+    chains (``method="gibbs"``, ``sample_posterior=True``) sample the RBM
+    fitted by contrastive divergence, without fine-tuning: the weights
+    tuned for three mean-field steps are a worse generative model, and
+    Gibbs means from them had an RMSE of 2.26 on crx's numbers, against
+    1.05 without.
+
+    References
+    ----------
+    Vincent, P., Larochelle, H., Bengio, Y. & Manzagol, P.-A. (2008).
+    Extracting and composing robust features with denoising autoencoders.
+    ICML.
 
     Examples
     --------
@@ -168,6 +383,8 @@ class RBMImputer(PlainStateMixin, TransformerMixin, BaseEstimator):
     >>> X_missing = X.copy()
     >>> X_missing[::4, 1] = np.nan
     >>> imputer = RBMImputer(n_components=8, random_state=0).fit(X_missing)
+    >>> imputer.n_denoising_epochs_ > 0
+    True
     >>> X_filled = imputer.transform(X_missing)
     >>> bool(np.isnan(X_filled).any())
     False
@@ -179,7 +396,9 @@ class RBMImputer(PlainStateMixin, TransformerMixin, BaseEstimator):
         "n_components": [Interval(Integral, 1, None, closed="left")],
         "column_types": [StrOptions({"auto", *COLUMN_TYPES}), dict, list, tuple],
         "method": [StrOptions({"mean-field", "gibbs"})],
-        "n_steps": [Interval(Integral, 0, None, closed="left")],
+        "n_steps": [Interval(Integral, 0, None, closed="left"), StrOptions({"auto"})],
+        "denoising_epochs": [Interval(Integral, 0, None, closed="left")],
+        "drop_fraction": [Interval(Real, 0, 1, closed="neither")],
         "sample_posterior": ["boolean"],
         "add_indicator": ["boolean"],
         "keep_empty_features": ["boolean"],
@@ -200,11 +419,13 @@ class RBMImputer(PlainStateMixin, TransformerMixin, BaseEstimator):
 
     def __init__(
         self,
-        n_components=64,
+        n_components=128,
         *,
         column_types="auto",
         method="mean-field",
-        n_steps=10,
+        n_steps="auto",
+        denoising_epochs=200,
+        drop_fraction=0.2,
         sample_posterior=False,
         add_indicator=False,
         keep_empty_features=False,
@@ -220,6 +441,8 @@ class RBMImputer(PlainStateMixin, TransformerMixin, BaseEstimator):
         self.column_types = column_types
         self.method = method
         self.n_steps = n_steps
+        self.denoising_epochs = denoising_epochs
+        self.drop_fraction = drop_fraction
         self.sample_posterior = sample_posterior
         self.add_indicator = add_indicator
         self.keep_empty_features = keep_empty_features
@@ -261,7 +484,24 @@ class RBMImputer(PlainStateMixin, TransformerMixin, BaseEstimator):
             random_state=seed,
             verbose=self.verbose,
         ).fit(X)
-        missing = self._missing(self.stack_._validate_input(X, reset=False))
+        V = self.stack_._validate_input(X, reset=False)
+        missing = self._missing(V)
+        self.n_denoising_epochs_, self.denoising_loss_ = 0, []
+        # Gibbs chains sample the RBM that contrastive divergence fitted: the
+        # weights tuned for mean-field are a worse generative model (on crx,
+        # Gibbs means of RMSE 2.26 against 1.05 without the fine-tuning).
+        if self.denoising_epochs and self._imputes_by_mean_field():
+            stack = self.stack_
+            with np.errstate(over="ignore"):
+                self.n_denoising_epochs_, self.denoising_loss_ = fine_tune_denoising(
+                    stack.layers_[0],
+                    V,
+                    coded_columns(stack.column_types_, stack.categories_),
+                    n_epochs=self.denoising_epochs,
+                    drop_fraction=self.drop_fraction,
+                    n_steps=self._n_steps(),
+                    rng=np.random.default_rng(seed),
+                )
         self.empty_features_ = missing.all(axis=0)
         self.indicator_ = None
         if self.add_indicator:
@@ -269,6 +509,16 @@ class RBMImputer(PlainStateMixin, TransformerMixin, BaseEstimator):
                 np.where(missing, np.nan, 0.0)
             )
         return self
+
+    def _n_steps(self):
+        if self.n_steps != "auto":
+            return self.n_steps
+        if self._imputes_by_mean_field():
+            return AUTO_MEAN_FIELD_STEPS
+        return AUTO_GIBBS_STEPS
+
+    def _imputes_by_mean_field(self):
+        return self.method == "mean-field" and not self.sample_posterior
 
     def _missing(self, V):
         return column_missing(V, self.stack_.column_types_, self.stack_.categories_)
@@ -301,11 +551,11 @@ class RBMImputer(PlainStateMixin, TransformerMixin, BaseEstimator):
         )
         with np.errstate(over="ignore"):
             if self.sample_posterior:
-                filled = impute_gibbs(layer, V, self.n_steps, rng, draw=True)
+                filled = impute_gibbs(layer, V, self._n_steps(), rng, draw=True)
             elif self.method == "gibbs":
-                filled = impute_gibbs(layer, V, self.n_steps, rng, draw=False)
+                filled = impute_gibbs(layer, V, self._n_steps(), rng, draw=False)
             else:
-                filled = impute_mean_field(layer, V, self.n_steps)
+                filled = impute_mean_field(layer, V, self._n_steps())
         imputed = stack._visible_output(filled)
         out = np.empty(imputed.shape, dtype=imputed.dtype)
         for j, values in enumerate(columns):

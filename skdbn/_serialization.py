@@ -506,6 +506,8 @@ REBUILT_CLASSES = {
         "attributes": {
             "n_features_in_": POSITIVE_INTEGER,
             "stack_": instance_of("skdbn._tabular:TabularRBMStack"),
+            "n_denoising_epochs_": INTEGER,
+            "denoising_loss_": list_of(REAL),
             "empty_features_": _kind(
                 "a 1-d boolean array",
                 lambda v: isinstance(v, np.ndarray) and v.dtype == bool and v.ndim == 1,

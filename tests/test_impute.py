@@ -10,7 +10,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 
 from skdbn import RBMImputer, RBMLayer
-from skdbn._impute import impute_gibbs, impute_mean_field
+from skdbn._impute import _denoising_step, impute_gibbs, impute_mean_field
 
 
 def _correlated(n=300, seed=0):
@@ -83,20 +83,73 @@ def test_mean_field_without_steps_is_the_observed_rows_up_down_pass():
     np.testing.assert_allclose(filled[1, 2:].sum(), 1.0)
 
 
+def _rmse(imputer, X_missing, X, holes):
+    filled = imputer.fit(X_missing).transform(X_missing)
+    np.testing.assert_array_equal(filled[~holes], X[~holes])
+    return np.sqrt(np.mean((filled[holes] - X[holes]) ** 2))
+
+
 def test_imputation_uses_the_other_columns():
     X = _correlated()
     X_missing, holes = _remove(X, 0.2)
-    imputer = RBMImputer(16, n_epochs=60, random_state=0).fit(X_missing)
-    filled = imputer.transform(X_missing)
-    np.testing.assert_array_equal(filled[~holes], X[~holes])
+    generative = RBMImputer(16, n_epochs=60, denoising_epochs=0, random_state=0)
+    error = _rmse(generative, X_missing, X, holes)
     mean_filled = SimpleImputer().fit_transform(X_missing)
-    error = np.sqrt(np.mean((filled[holes] - X[holes]) ** 2))
     baseline = np.sqrt(np.mean((mean_filled[holes] - X[holes]) ** 2))
     assert error < 0.6 * baseline
     # Learned standard deviations model such tightly related columns better.
-    closer = clone(imputer).set_params(learn_variance=True).fit(X_missing)
-    filled = closer.transform(X_missing)
-    assert np.sqrt(np.mean((filled[holes] - X[holes]) ** 2)) < error
+    closer = clone(generative).set_params(learn_variance=True)
+    assert _rmse(closer, X_missing, X, holes) < error
+
+
+def test_denoising_fine_tuning_lowers_the_error():
+    # Unit-variance Gaussian units cannot model columns that predict one
+    # another to within a tenth of their spread; trained to fill in hidden
+    # entries, the same RBM's mean-field imputation can.
+    X = _correlated()
+    X_missing, holes = _remove(X, 0.2)
+    generative = RBMImputer(16, n_epochs=60, denoising_epochs=0, random_state=0)
+    tuned = clone(generative).set_params(denoising_epochs=200)
+    before = _rmse(generative, X_missing, X, holes)
+    after = _rmse(tuned, X_missing, X, holes)
+    assert after < 0.75 * before
+    assert 0 < tuned.n_denoising_epochs_ <= 200
+    assert len(tuned.denoising_loss_) == tuned.n_denoising_epochs_
+    assert generative.n_denoising_epochs_ == 0 and generative.denoising_loss_ == []
+    # Gibbs chains sample the RBM fitted by contrastive divergence.
+    sampler = clone(tuned).set_params(sample_posterior=True).fit(X_missing)
+    assert sampler.n_denoising_epochs_ == 0
+
+
+@pytest.mark.parametrize("n_steps", [0, 2])
+def test_denoising_gradient_matches_finite_differences(n_steps, assert_gradients_match):
+    # Gaussian, Bernoulli and softmax units, through unrolled mean-field steps.
+    rng = np.random.default_rng(0)
+    layer = RBMLayer(
+        0.5 * rng.standard_normal((6, 4)),
+        rng.standard_normal(6),
+        rng.standard_normal(4),
+        visible_units="mixed",
+        visible_layout=np.array([2, 1, 3]),
+    )
+    V = np.array(
+        [
+            [0.3, -1.2, 1.0, 0.0, 1.0, 0.0],
+            [np.nan, 0.5, 0.0, 1.0, 0.0, 0.0],
+            [1.1, np.nan, 1.0, np.nan, np.nan, np.nan],
+        ]
+    )
+    predict = np.zeros(V.shape, dtype=bool)
+    predict[0, [1, 3, 4, 5]] = True
+    predict[1, [1, 2]] = True
+    predict[2, 0] = True
+
+    def loss():
+        return _denoising_step(layer, V, predict, n_steps)[0]
+
+    _, grads = _denoising_step(layer, V, predict, n_steps)
+    params = [layer.weights, layer.visible_bias, layer.hidden_bias]
+    assert_gradients_match(loss, params, grads)
 
 
 def test_object_arrays_with_none():
