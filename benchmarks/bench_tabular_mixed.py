@@ -245,6 +245,22 @@ def classifiers(seed, X, dbn_params):
     }
 
 
+def print_header(header):
+    """The markdown header of a results table, one column per model."""
+    print("| table (n x d, categorical) | missing | " + " | ".join(header) + " |")
+    print("|---|---|" + "---|" * len(header))
+
+
+def print_row(name, X, fraction, cells):
+    """One table's row: its name, shape, categorical columns and the cells."""
+    n_categorical = sum(not pd.api.types.is_numeric_dtype(X[c]) for c in X.columns)
+    print(
+        f"| {name} ({X.shape[0]} x {X.shape[1]}, {n_categorical}) | "
+        f"{fraction:.0%} | " + " | ".join(cells) + " |",
+        flush=True,
+    )
+
+
 def classification(names, seeds, fractions, dbn_params):
     """Print the table of cross-validated accuracies."""
     from sklearn.model_selection import StratifiedKFold
@@ -274,25 +290,13 @@ def classification(names, seeds, fractions, dbn_params):
                         scores.setdefault(label, []).append(score)
             if header is None:
                 header = list(scores)
-                print(
-                    "| table (n x d, categorical) | missing | "
-                    + " | ".join(header)
-                    + " |"
-                )
-                print("|---|---|" + "---|" * len(header))
-            n_categorical = sum(
-                not pd.api.types.is_numeric_dtype(X[c]) for c in X.columns
-            )
+                print_header(header)
             cells = [
                 f"{np.mean(scores[label]):.3f} ± {np.std(scores[label]):.3f} "
                 f"({np.median(seconds[label]):.1f}s)"
                 for label in header
             ]
-            print(
-                f"| {name} ({X.shape[0]} x {X.shape[1]}, {n_categorical}) | "
-                f"{fraction:.0%} | " + " | ".join(cells) + " |",
-                flush=True,
-            )
+            print_row(name, X, fraction, cells)
 
 
 def main():
@@ -358,15 +362,7 @@ def main():
                     results.setdefault(label, []).append(score)
             if header is None:
                 header = list(results)
-                print(
-                    "| table (n x d, categorical) | missing | "
-                    + " | ".join(header)
-                    + " |"
-                )
-                print("|---|---|" + "---|" * len(header))
-            n_categorical = sum(
-                not pd.api.types.is_numeric_dtype(X[c]) for c in X.columns
-            )
+                print_header(header)
             cells = []
             for label in header:
                 rmse, rate = np.nanmean(np.array(results[label], float), axis=0)
@@ -374,11 +370,7 @@ def main():
                 if np.isfinite(rate):
                     text += f" / {rate:.3f}"
                 cells.append(f"{text} ({np.median(seconds[label]):.1f}s)")
-            print(
-                f"| {name} ({X.shape[0]} x {X.shape[1]}, {n_categorical}) | "
-                f"{fraction:.0%} | " + " | ".join(cells) + " |",
-                flush=True,
-            )
+            print_row(name, X, fraction, cells)
 
 
 if __name__ == "__main__":
