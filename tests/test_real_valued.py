@@ -590,7 +590,35 @@ def test_visible_std_is_the_noise_of_the_visible_units():
         (5,), learn_variance=True, visible_std=0.25, **{**params, "n_epochs": 0}
     ).fit(X)
     np.testing.assert_allclose(learned.layers_[0].visible_std, 0.25 * X.std(axis=0))
-    np.testing.assert_allclose(learned.transform(X), learned.layers_[0].hidden_mean(X))
+    np.testing.assert_allclose(
+        learned.set_params(readout="probability").transform(X),
+        learned.layers_[0].hidden_mean(X),
+    )
+
+
+def test_softplus_readout_keeps_the_field_and_inverts_to_probabilities():
+    X = np.random.default_rng(0).normal(size=(60, 5))
+    params = dict(n_epochs=3, random_state=0)
+    soft = GaussianRBMStack((6, 4), **params).fit(X)
+    prob = GaussianRBMStack((6, 4), readout="probability", **params).fit(X)
+    # Same training; only the top layer's read-out differs.
+    below = soft.layers_[0].hidden_mean(soft._prediction_input(X))
+    field = soft.layers_[1].hidden_field(below)
+    H = soft.transform(X)
+    np.testing.assert_allclose(H, np.logaddexp(0, field))
+    np.testing.assert_allclose(prob.transform(X), 1 / (1 + np.exp(-field)))
+    assert H.min() > 0 and not np.allclose(H, prob.transform(X))
+    # inverse_transform reads each form back to the same reconstruction.
+    np.testing.assert_allclose(
+        soft.inverse_transform(H), prob.inverse_transform(prob.transform(X))
+    )
+    # Rectified top units are returned as their mean under either read-out.
+    relu = GaussianRBMStack((6,), hidden_units="relu", **params).fit(X)
+    np.testing.assert_allclose(
+        relu.transform(X), relu.set_params(readout="probability").transform(X)
+    )
+    with pytest.raises(ValueError, match="readout"):
+        GaussianRBMStack(readout="field").fit(X)
 
 
 def test_dbn_pre_training_keeps_unit_variance():
