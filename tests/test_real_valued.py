@@ -576,10 +576,11 @@ def test_visible_std_is_the_noise_of_the_visible_units():
     layers = narrow.layers_[0], unit.layers_[0]
     for p, q in zip(layers[0].parameters, layers[1].parameters, strict=True):
         np.testing.assert_allclose(p, q, rtol=1e-10)
-    np.testing.assert_allclose(narrow.transform(X), unit.transform(4 * X))
+    # The softplus read-out is in the input's units: times visible_std.
+    np.testing.assert_allclose(narrow.transform(X), unit.transform(4 * X) / 4)
     H = narrow.transform(X)
     np.testing.assert_allclose(
-        narrow.inverse_transform(H), unit.inverse_transform(H) / 4, rtol=1e-10
+        narrow.inverse_transform(H), unit.inverse_transform(4 * H) / 4, rtol=1e-10
     )
     samples = narrow.sample(3, n_steps=2, return_mean=False, random_state=1)
     np.testing.assert_allclose(
@@ -611,6 +612,19 @@ def test_softplus_readout_keeps_the_field_and_inverts_to_probabilities():
     # inverse_transform reads each form back to the same reconstruction.
     np.testing.assert_allclose(
         soft.inverse_transform(H), prob.inverse_transform(prob.transform(X))
+    )
+    # One layer: in the standardised input's units (times visible_std).
+    one = GaussianRBMStack((6,), visible_std=0.25, **params).fit(X)
+    first = one.layers_[0]
+    np.testing.assert_allclose(
+        one.transform(X),
+        0.25 * np.logaddexp(0, first.hidden_field(one._prediction_input(X))),
+    )
+    np.testing.assert_allclose(
+        one.inverse_transform(one.transform(X)),
+        one.set_params(readout="probability").inverse_transform(
+            first.hidden_mean(one._prediction_input(X))
+        ),
     )
     # Rectified top units are returned as their mean under either read-out.
     relu = GaussianRBMStack((6,), hidden_units="relu", **params).fit(X)
