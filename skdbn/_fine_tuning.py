@@ -138,6 +138,9 @@ class FineTuningMixin:
             # unit-variance visible units on that input.
             params["standardize"] = False
             params["visible_std"] = 1.0
+            # The network's sigmoid layers carry probabilities: so does
+            # stack_.transform, the network's up pass before fine-tuning.
+            params["readout"] = "probability"
         stack = stack_class(**{**params, **overrides})
         stack._validate_params()
         return stack
