@@ -293,9 +293,10 @@ class RBMImputer(PlainStateMixin, TransformerMixin, BaseEstimator):
     n_epochs : int, default=100
         Passes over the training data.
     batch_size : int or "auto", default=16
-        Rows per minibatch; ``"auto"`` is ``min(100, n_samples)``. Small
-        minibatches give the many updates that the small step of
-        real-valued units needs on tables of a few hundred rows.
+        Rows per minibatch of the RBM's training; ``"auto"`` is the stacks' rule,
+        ``min(100, max(10, ceil(n_samples / 10)))``. Small minibatches give
+        the many updates that the small step of real-valued units needs on
+        tables of a few hundred rows.
     weight_decay : float, default=2e-4
         L2 penalty on the weights.
     random_state : int, RandomState instance or None, default=None
