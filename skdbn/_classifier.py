@@ -26,6 +26,7 @@ from ._dbn_input import (
     TABULAR,
 )
 from ._rbm import RBMLayer, initial_layer
+from ._scaling import unscale_output
 from ._semisupervised import (
     PseudoLabeller,
     classifier_labelled_rows,
@@ -579,7 +580,9 @@ class DBNClassifier(ClassifierMixin, UpDownMixin, _BaseDBN):
         Returns
         -------
         X : ndarray of shape (n_samples, n_features_in_)
-            Expected visible states of the samples.
+            Expected visible states of the samples, in the units of the
+            training data (the input scaling that ``visible_units="auto"``
+            fitted is undone; a table's columns on the tabular path).
         y : ndarray of shape (n_samples,)
             Their classes.
         """
@@ -625,12 +628,14 @@ class DBNClassifier(ClassifierMixin, UpDownMixin, _BaseDBN):
             joint.sample_hidden(np.hstack([features, labels]), rng)
         )
         if updown is not None:
-            return updown.down(X), np.asarray(y)
-        for layer in reversed(self.stack_.layers_):
-            X = layer.visible_mean(X)
+            X = updown.down(X)
+        else:
+            for layer in reversed(self.stack_.layers_):
+                X = layer.visible_mean(X)
         if self.visible_units_ == TABULAR:  # the table's columns
-            X = self.stack_._visible_output(X)
-        return X, np.asarray(y)
+            return self.stack_._visible_output(X), np.asarray(y)
+        # Gaussian units model the standardised input: back to its units.
+        return unscale_output(self, X), np.asarray(y)
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):

@@ -151,3 +151,22 @@ def test_sampling_needs_the_generative_layer(digits01, generative_classifier):
             DBNClassifier(
                 (8,), pretrain=False, generative_layer_size=5, max_iter=1
             ).fit(X[:50], y[:50])
+
+
+def test_samples_of_raw_data_are_in_the_datas_units():
+    # Raw columns far from [0, 1]: "auto" standardises them for Gaussian
+    # units, and the samples must come back in the columns' own units.
+    rng = np.random.default_rng(0)
+    y = np.arange(120) % 2
+    X = 1000.0 + 50.0 * rng.standard_normal((120, 3)) + 200.0 * y[:, None]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf = DBNClassifier(
+            (6,), generative_layer_size=8, n_epochs=20, max_iter=2, random_state=0
+        ).fit(X, y)
+    assert clf.visible_units_ == "gaussian"
+    samples, classes = clf.sample(200, n_steps=20, random_state=0)
+    column_means = samples.mean(axis=0)
+    # Standardised samples would average near 0; the data average 1100.
+    assert np.all(np.abs(column_means - X.mean(axis=0)) < 2 * X.std(axis=0))
+    assert np.all(column_means > 500)
