@@ -61,7 +61,7 @@ from ._scaling import (
 from ._serialization import PlainStateMixin
 from ._sparsity import fine_tuning_sparsity
 from ._speed import limit_blas_threads, resolve_batch_size
-from ._stack import _RBMStackBase, forget_fit
+from ._stack_base import _RBMStackBase, forget_fit
 from ._units import UNIT_TYPES, DataRangeWarning, get_unit_type
 from ._validation import (
     check_magnitude,

@@ -32,9 +32,7 @@ from ._semisupervised import (
     classifier_labelled_rows,
 )
 from ._speed import resolve_batch_size
-from ._stack import (
-    auto_learning_rate,
-)
+from ._stack_base import auto_learning_rate
 from ._training import RBMTrainer
 from ._updown import UpDownMixin
 

@@ -47,10 +47,7 @@ from ._semisupervised import (
 from ._serialization import PlainStateMixin
 from ._sparsity import fine_tuning_sparsity
 from ._speed import limit_blas_threads
-from ._stack import (
-    _RBMStackBase,
-    forget_fit,
-)
+from ._stack_base import _RBMStackBase, forget_fit
 from ._tabular import TabularRBMStack
 from ._units import get_unit_type
 from ._validation import (

@@ -85,7 +85,7 @@ def fine_tuning_sparsity(estimator, activations):
     ``estimator.fine_tuning_sparsity_cost``, for the hidden layers of
     ``activations``; None when the cost is 0.
     """
-    from ._stack import _RBMStackBase
+    from ._stack_base import _RBMStackBase
 
     targets = _RBMStackBase._per_layer(estimator, "sparsity_target", len(activations))
     return layer_sparsity(activations, targets, estimator.fine_tuning_sparsity_cost)

@@ -14,7 +14,7 @@ from ._columns import (
     resolve_column_types,
     table_columns,
 )
-from ._stack import _RBMStackBase
+from ._stack_base import _RBMStackBase
 from ._validation import validate_sample_weight
 
 

@@ -19,7 +19,7 @@ from skdbn import (
     DBNRegressor,
     GaussianRBMStack,
 )
-from skdbn._stack import _RBMStackBase
+from skdbn._stack_base import _RBMStackBase
 from skdbn._training import SATURATION_FIELD, RBMTrainer
 
 
