@@ -18,7 +18,8 @@ test images. Models, in the same run:
 - the same with virtual adversarial training (and, with
   ``--entropy-weight``, entropy minimisation) on the unlabelled rows in
   fine-tuning, whose epochs pass over the unlabelled rows
-  (``--vat-max-iter`` of them).
+  (``--vat-max-iter`` of them), with dropout on the labelled rows
+  (``--vat-dropout``).
 
 Prints the mean and standard deviation of the test error over the draws,
 and the median fit time, per model and label count, beside the published
@@ -74,6 +75,18 @@ def parse_args():
     parser.add_argument("--vat-weight", type=float, default=1.0)
     parser.add_argument("--vat-epsilon", type=float, default=0.2)
     parser.add_argument("--entropy-weight", type=float, default=0.0)
+    parser.add_argument(
+        "--vat-patience",
+        type=float,
+        default=np.inf,
+        help="n_iter_no_change of dbn-vat (default: run all --vat-max-iter epochs)",
+    )
+    parser.add_argument(
+        "--vat-dropout",
+        type=float,
+        default=0.3,
+        help="dropout of dbn-vat's hidden units (on the labelled rows)",
+    )
     parser.add_argument(
         "--vat-max-iter",
         type=int,
@@ -158,6 +171,10 @@ def make_model(name, args, seed):
             vat_weight=args.vat_weight,
             vat_epsilon=args.vat_epsilon,
             entropy_weight=args.entropy_weight,
+            dropout=args.vat_dropout,
+            n_iter_no_change=(
+                np.inf if np.isinf(args.vat_patience) else int(args.vat_patience)
+            ),
             **{**dbn, "max_iter": args.vat_max_iter},
         )
     raise ValueError(f"unknown model {name!r}")
