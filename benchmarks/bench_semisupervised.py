@@ -73,7 +73,7 @@ def parse_args():
     parser.add_argument("--pseudo-label-threshold", type=float, default=0.95)
     parser.add_argument("--no-pseudo", action="store_true")
     parser.add_argument("--vat-weight", type=float, default=1.0)
-    parser.add_argument("--vat-epsilon", type=float, default=0.2)
+    parser.add_argument("--vat-epsilon", type=float, default=0.4)
     parser.add_argument("--entropy-weight", type=float, default=0.0)
     parser.add_argument(
         "--vat-patience",

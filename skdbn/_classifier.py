@@ -229,14 +229,14 @@ class DBNClassifier(ClassifierMixin, UpDownMixin, _BaseDBN):
     semi_supervised : bool, default=False
         Read the label ``-1`` as "unlabelled", as ``sklearn.semi_supervised``
         does: unlabelled rows take part in pre-training (which needs no
-        labels) and, with ``pseudo_label_weight``, in fine-tuning; only the
-        labelled rows reach the supervised loss, the early-stopping split and
-        its score, and ``classes_`` never holds -1. For string labels, pass
-        an object array with the integer -1 for the unlabelled rows (as
-        ``SelfTrainingClassifier`` asks). ``fit`` needs at least one labelled
-        row; a ``partial_fit`` chunk may have none (it then only pre-trains).
-        Off by default because -1 is an ordinary class otherwise (binary
-        labels in {-1, 1}).
+        labels) and in fine-tuning (``vat_weight``, ``pseudo_label_weight``);
+        only the labelled rows reach the supervised loss, the early-stopping
+        split and its score, and ``classes_`` never holds -1. For string
+        labels, pass an object array with the integer -1 for the unlabelled
+        rows (as ``SelfTrainingClassifier`` asks). ``fit`` needs at least
+        one labelled row; a ``partial_fit`` chunk may have none (it then
+        only pre-trains). Off by default because -1 is an ordinary class
+        otherwise (binary labels in {-1, 1}).
     pseudo_label_weight : float, default=0.0
         With ``semi_supervised``, the weight of pseudo-labelled unlabelled
         rows in fine-tuning (Lee 2013): each step adds a minibatch of
