@@ -221,3 +221,26 @@ def test_invalid_parameters_are_refused(params):
     with pytest.raises(ValueError), warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         DBNClassifier((8,), **params).fit(X[:50], y[:50])
+
+
+def test_early_stopping_and_verbose_lines_with_vat(capsys):
+    X, y = load_digits_01(return_X_y=True)
+    X, y = X[:200], y[:200].copy()
+    y[100:] = -1
+    clf = DBNClassifier(
+        (16,),
+        n_epochs=2,
+        max_iter=4,
+        semi_supervised=True,
+        early_stopping=True,
+        validation_fraction=0.2,
+        random_state=0,
+        verbose=1,
+    ).fit(X, y)
+    # 20 labelled rows held out; an epoch is a pass over the 100 -1 rows.
+    assert len(clf.validation_scores_) == clf.n_iter_ == 4
+    assert clf.t_ == 4 * 100
+    lines = [
+        line for line in capsys.readouterr().out.splitlines() if "fine-tuning" in line
+    ]
+    assert len(lines) == 4 and all("vat" in line for line in lines)
