@@ -193,7 +193,10 @@ def summarise(results, args):
                 for s, m, r in zip(settings, means[label], means[ref], strict=True)
                 if m < r - 1e-9
             ]
-            line += f"; ahead of {ref} on {ahead.sum()}/{len(settings)} (behind: {', '.join(behind) or 'none'})"
+            line += (
+                f"; ahead of {ref} on {ahead.sum()}/{len(settings)} "
+                f"(behind: {', '.join(behind) or 'none'})"
+            )
         print(line)
     for label in labels:
         if label.endswith("|pretrain=False"):

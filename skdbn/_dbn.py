@@ -56,7 +56,6 @@ from ._validation import (
     weighted_rows,
 )
 
-
 #: ``dropout="auto"``: the hidden units' dropout in fine-tuning when the
 #: input is a coded table (``visible_units_ == "tabular"``: categories or
 #: missing values). It raised the accuracy on tables with categories and
