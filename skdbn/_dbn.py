@@ -57,6 +57,14 @@ from ._validation import (
     weighted_rows,
 )
 
+#: ``dropout="auto"``: the hidden units' dropout in fine-tuning when the
+#: input is a coded table (``visible_units_ == "tabular"``: categories or
+#: missing values). It helped the small tables with categories and holes
+#: and cost about a point on the largest (segment); on raw numeric tables,
+#: which under-fit already, it lost up to 4.3 points (bupa, sonar), see
+#: benchmarks/README.md, "Dropout on tables".
+TABULAR_DROPOUT = 0.2
+
 
 class _BaseDBN(PlainStateMixin, FineTuningMixin, TransformerMixin, BaseEstimator):
     """Pre-training and fine-tuning shared by the classifier and regressor."""
@@ -184,7 +192,8 @@ class _BaseDBN(PlainStateMixin, FineTuningMixin, TransformerMixin, BaseEstimator
                 "partial_fit does not support early_stopping=True: set "
                 "early_stopping=False, or use fit."
             )
-        if self.solver == "lbfgs" and (self.dropout or self.input_dropout):
+        explicit_dropout = 0.0 if self.dropout == "auto" else self.dropout
+        if self.solver == "lbfgs" and (explicit_dropout or self.input_dropout):
             raise ValueError(
                 "dropout and input_dropout need a stochastic solver ('adam' or "
                 "'sgd'): solver='lbfgs' minimises the full, deterministic "
@@ -199,6 +208,7 @@ class _BaseDBN(PlainStateMixin, FineTuningMixin, TransformerMixin, BaseEstimator
             )
             check_some_labelled(labelled, type(self).__name__, incremental)
             sample_weight = validate_sample_weight(sample_weight, X)
+            self.dropout_ = self._dropout_rate()
             rows = weighted_rows(sample_weight)
             if rows is not None:
                 # Rows of zero weight are ignored, as if they were not there.
@@ -387,6 +397,19 @@ class _BaseDBN(PlainStateMixin, FineTuningMixin, TransformerMixin, BaseEstimator
             )
         return completed
 
+    def _dropout_rate(self):
+        """The hidden units' dropout in fine-tuning, with ``"auto"`` resolved.
+
+        ``"auto"`` (the classifier's default) drops hidden units only when the
+        network reads a coded table, where it measured better, and never
+        with L-BFGS, which minimises the deterministic loss.
+        """
+        if self.dropout != "auto":
+            return float(self.dropout)
+        if self.solver == "lbfgs" or self.visible_units_ != TABULAR:
+            return 0.0
+        return TABULAR_DROPOUT
+
     def _make_stack(self, **overrides):
         if self.visible_units_ != TABULAR:
             return super()._make_stack(**overrides)
@@ -442,7 +465,7 @@ class _BaseDBN(PlainStateMixin, FineTuningMixin, TransformerMixin, BaseEstimator
 
             self._run_lbfgs(X.shape[0], network.parameters, loss_and_gradients)
             return
-        dropout = (self.input_dropout, self.dropout)
+        dropout = (self.input_dropout, self.dropout_)
         if dropout == (0.0, 0.0):
             dropout = None
 

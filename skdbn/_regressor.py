@@ -194,6 +194,8 @@ class DBNRegressor(RegressorMixin, _BaseDBN):
     ----------
     visible_units_ : {"bernoulli", "gaussian", "tabular"}
         The visible units used, ``visible_units`` with ``"auto"`` resolved.
+    dropout_ : float
+        The hidden units' dropout rate of fine-tuning (``dropout``).
     input_mean_ : ndarray of shape (n_features_in_,) or None
         Mean subtracted from each feature before the network sees it
         (zeros for sparse training data), or None when the input is used as

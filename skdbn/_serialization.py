@@ -337,7 +337,7 @@ REBUILT_CLASSES = {
         "optional": {"visible_layout"},
         "check": _check_layer,
     },
-    "skdbn._rbm:SparsityPenalty": {
+    "skdbn._contrastive_divergence:SparsityPenalty": {
         "attributes": {
             "target": REAL,
             "cost": REAL,
@@ -347,7 +347,7 @@ REBUILT_CLASSES = {
         },
         "optional": {"_shift"},
     },
-    "skdbn._rbm:ContrastiveDivergence": {
+    "skdbn._contrastive_divergence:ContrastiveDivergence": {
         "attributes": {
             "layer": instance_of(_LAYER),
             "batch_size": POSITIVE_INTEGER,
@@ -378,9 +378,13 @@ REBUILT_CLASSES = {
             "settings": instance_of("skdbn._training:TrainingSettings"),
             "name": STRING,
             "verbose": INTEGER,
-            "gradient": instance_of("skdbn._rbm:ContrastiveDivergence"),
+            "gradient": instance_of(
+                "skdbn._contrastive_divergence:ContrastiveDivergence"
+            ),
             "velocities": list_of(float_array()),
-            "sparsity": optional(instance_of("skdbn._rbm:SparsityPenalty")),
+            "sparsity": optional(
+                instance_of("skdbn._contrastive_divergence:SparsityPenalty")
+            ),
             "epochs_done": INTEGER,
             "diverged": BOOLEAN,
             "learning_rate": REAL,
@@ -561,6 +565,11 @@ MOVED_CLASSES = {
     # Moved out of _dbn.py (which keeps the loop they share) in 0.1.0.dev0.
     "skdbn._dbn:DBNClassifier": "skdbn._classifier:DBNClassifier",
     "skdbn._dbn:DBNRegressor": "skdbn._regressor:DBNRegressor",
+    # Moved out of _rbm.py (which keeps RBMLayer) in 0.1.0.dev0.
+    "skdbn._rbm:ContrastiveDivergence": (
+        "skdbn._contrastive_divergence:ContrastiveDivergence"
+    ),
+    "skdbn._rbm:SparsityPenalty": "skdbn._contrastive_divergence:SparsityPenalty",
 }
 
 

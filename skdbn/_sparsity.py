@@ -1,8 +1,8 @@
 """A sparsity penalty on hidden activations, for back-propagation.
 
 Pre-training can pull each binary hidden unit's mean activation towards a
-``sparsity_target`` (``SparsityPenalty`` in ``_rbm.py``). Fine-tuning by
-back-propagation would otherwise forget it. This is the same idea as a
+``sparsity_target`` (``SparsityPenalty`` in ``_contrastive_divergence.py``).
+Fine-tuning by back-propagation would otherwise forget it. This is the same idea as a
 term of the network's loss (Lee, Ekanadham & Ng 2008; Ng's sparse
 autoencoder): for each penalised layer, ``cost`` times the KL divergence of
 a Bernoulli of mean ``target`` from one of mean ``q_j``, summed over its

@@ -13,9 +13,9 @@ import scipy.sparse as sp
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import gen_even_slices
 
+from ._contrastive_divergence import ContrastiveDivergence, SparsityPenalty
 from ._mixed_units import has_missing
 from ._progress import EpochClock, epoch_line, minibatches
-from ._rbm import ContrastiveDivergence, SparsityPenalty
 from ._units import feature_mean_and_variance
 from ._warnings import warn
 

@@ -202,6 +202,32 @@ def test_complete_numeric_data_keeps_the_numeric_path():
     assert _classifier().fit(frame, y).visible_units_ == "gaussian"
 
 
+def test_auto_dropout_on_tables_only():
+    # dropout="auto" drops hidden units in fine-tuning on a coded table, not
+    # on numeric arrays, and never with L-BFGS (which refuses dropout).
+    X, y = _table(), _target(_table())
+    auto = _classifier().fit(X, y)
+    assert auto.dropout == "auto" and auto.dropout_ == 0.2
+    explicit = _classifier(dropout=0.2).fit(X, y)
+    np.testing.assert_array_equal(auto.predict_proba(X), explicit.predict_proba(X))
+    assert not np.allclose(
+        auto.predict_proba(X), _classifier(dropout=0.0).fit(X, y).predict_proba(X)
+    )
+    assert _classifier(solver="lbfgs", max_iter=5).fit(X, y).dropout_ == 0.0
+    rng = np.random.default_rng(0)
+    Z = rng.standard_normal((80, 4))
+    numeric = _classifier().fit(Z, y[:80])
+    assert numeric.visible_units_ == "gaussian" and numeric.dropout_ == 0.0
+    np.testing.assert_array_equal(
+        numeric.predict_proba(Z),
+        _classifier(dropout=0.0).fit(Z, y[:80]).predict_proba(Z),
+    )
+    # Explicit rates are used as given, on any input.
+    assert _classifier(dropout=0.1).fit(Z, y[:80]).dropout_ == 0.1
+    with pytest.raises(ValueError, match="dropout"):
+        _classifier(dropout="always").fit(Z, y[:80])
+
+
 def test_pickle_and_skops_round_trip():
     sio = pytest.importorskip("skops.io")
     X = _with_holes(_table())

@@ -13,8 +13,8 @@ import pytest
 from scipy.special import logsumexp
 
 from skdbn import RBMLayer
+from skdbn._contrastive_divergence import ContrastiveDivergence
 from skdbn._mixed_units import MixedUnits, check_layout
-from skdbn._rbm import ContrastiveDivergence
 
 
 def _layer(layout, n_hidden=3, seed=0, scale=1.0):

@@ -315,7 +315,7 @@ TAMPERED = {
         "TrainingSettings.batch_size is str",
     ),
     "bool-for-integer": (
-        "skdbn._rbm:ContrastiveDivergence",
+        "skdbn._contrastive_divergence:ContrastiveDivergence",
         "n_steps",
         lambda n: True,
         "ContrastiveDivergence.n_steps is bool",
@@ -490,6 +490,7 @@ BEFORE_SPLIT = os.path.join(
 def test_file_written_before_the_classes_moved_still_loads():
     from skdbn._activations import LogisticActivation, SoftmaxOutput
     from skdbn._autoencoder_network import AutoencoderNetwork
+    from skdbn._contrastive_divergence import ContrastiveDivergence
     from skdbn._optimizers import AdamOptimizer, SGDOptimizer
 
     with zipfile.ZipFile(BEFORE_SPLIT) as archive:
@@ -500,6 +501,7 @@ def test_file_written_before_the_classes_moved_still_loads():
         "skdbn._network:LogisticActivation",
         "skdbn._network:SoftmaxOutput",
         "skdbn._autoencoder:AutoencoderNetwork",
+        "skdbn._rbm:ContrastiveDivergence",
     ]:
         assert json.dumps(json.dumps(old))[1:-1] in schema, old
     trusted = ["skdbn._autoencoder.DBNAutoencoder", "skdbn._dbn.DBNClassifier"]
@@ -512,6 +514,10 @@ def test_file_written_before_the_classes_moved_still_loads():
     assert classifier._network._output is SoftmaxOutput
     assert type(autoencoder._optimizer) is AdamOptimizer
     assert type(autoencoder._network) is AutoencoderNetwork
+    trainers = classifier.stack_._trainers
+    assert trainers and all(
+        type(trainer.gradient) is ContrastiveDivergence for trainer in trainers
+    )
     codes = autoencoder.transform(X)
     for name, computed in [
         ("predict_proba", classifier.predict_proba(X)),
@@ -544,6 +550,24 @@ def test_pickle_naming_the_estimators_old_module_still_loads(estimator, module):
     restored = pickle.loads(old)
     assert type(restored) is estimator
     np.testing.assert_array_equal(restored.predict(X), model.predict(X))
+
+
+def test_pickle_naming_the_gradient_estimators_old_module_still_loads():
+    # ContrastiveDivergence and SparsityPenalty lived in skdbn._rbm. A stack
+    # keeps them (in its trainers, for partial_fit); its pickle names them in
+    # its plain state, which MOVED_CLASSES maps to their new module.
+    X = load_digits_01(return_X_y=True)[0][:60]
+    stack = BernoulliRBMStack(
+        (8,), n_epochs=1, sparsity_target=0.1, sparsity_cost=0.1, random_state=0
+    ).fit(X)
+    data = pickle.dumps(stack, protocol=0)
+    for name in (b"ContrastiveDivergence", b"SparsityPenalty"):
+        current = b"skdbn._contrastive_divergence:" + name
+        assert data.count(current) == 1, name
+        data = data.replace(current, b"skdbn._rbm:" + name)
+    restored = pickle.loads(data)
+    np.testing.assert_array_equal(restored.transform(X), stack.transform(X))
+    restored.partial_fit(X)  # the restored estimators carry on training
 
 
 def test_moved_classes_map_old_paths_to_current_ones():

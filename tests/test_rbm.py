@@ -11,7 +11,7 @@ from builders import random_rbm
 from scipy.special import expit, logsumexp
 
 from skdbn import RBMLayer
-from skdbn._rbm import ContrastiveDivergence, SparsityPenalty
+from skdbn._contrastive_divergence import ContrastiveDivergence, SparsityPenalty
 
 
 def state_index(rows):

@@ -31,7 +31,8 @@ from skdbn import (
     GaussianRBMStack,
     RBMLayer,
 )
-from skdbn._rbm import MIN_VISIBLE_STD, ContrastiveDivergence
+from skdbn._contrastive_divergence import ContrastiveDivergence
+from skdbn._rbm import MIN_VISIBLE_STD
 from skdbn._units import GaussianUnits, ReLUUnits, get_unit_type
 from skdbn.evaluation import log_likelihood_exact, log_partition_exact
 
