@@ -272,7 +272,8 @@ class DBNClassifier(ClassifierMixin, UpDownMixin, _BaseDBN):
         ``n_iter_``, ``t_`` and the early-stopping patience count passes
         over the unlabelled rows; ``loss_curve_`` holds the labelled loss
         plus both terms. 0 turns it off. Ignored by ``solver="lbfgs"`` and
-        multilabel targets. See the user guide for measurements.
+        multilabel targets. With few labels, ``dropout=0.3`` (on the
+        labelled rows) helped it on MNIST: see the user guide.
     vat_epsilon : float, default=0.4
         Norm of ``r_adv`` as a fraction of the root mean square norm of the
         unlabelled rows as the network reads them (scaled, or in [0, 1]).
