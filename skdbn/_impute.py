@@ -20,26 +20,70 @@ from ._columns import (
     column_missing,
     table_columns,
 )
+from ._lateral import (
+    initial_precision,
+    make_proper,
+    sample_block,
+    solve_block,
+    solve_block_backward,
+)
 from ._serialization import PlainStateMixin
 from ._tabular import TabularRBMStack
 
 
-def impute_mean_field(layer, V, n_steps):
+def impute_mean_field(layer, V, n_steps, precision=None):
     """Missing entries (NaN) of ``V`` replaced by a mean-field estimate.
 
     The hidden units start at ``E[h | observed]`` (missing units left out),
     then ``n_steps`` times the missing units take their mean ``E[v | h]``
     and the hidden units ``E[h | v]`` given every unit: the naive mean-field
-    fixed point of ``p(missing, h | observed)``. Returns a new array.
+    fixed point of ``p(missing, h | observed)``. With a ``precision`` matrix
+    of the Gaussian units (lateral connections), their missing block takes
+    its exact conditional mean given ``h`` and the observed units. Returns
+    a new array.
     """
     missing = np.isnan(V)
     filled = np.where(missing, 0.0, V)
+    visible_mean, _ = _visible_conditionals(layer, V, precision)
     hidden = layer.hidden_mean(V)
     for _ in range(n_steps):
-        filled[missing] = layer.visible_mean(hidden)[missing]
+        filled[missing] = visible_mean(hidden)[missing]
         hidden = layer.hidden_mean(filled)
-    filled[missing] = layer.visible_mean(hidden)[missing]
+    filled[missing] = visible_mean(hidden)[missing]
     return filled
+
+
+def _visible_conditionals(layer, V, precision):
+    """``(mean, sample)``: ``E[v | h, observed]`` and a draw, functions of ``h``.
+
+    Without ``precision`` the visible units are independent given ``h``
+    (the layer's own conditionals); with it, the missing Gaussian units of
+    each row are a Gaussian given ``h`` and the row's observed Gaussian
+    units (see ``_lateral``). Only the missing entries are meant to be read.
+    """
+    if precision is None:
+        return layer.visible_mean, layer.sample_visible
+    g = layer.visible_type.gaussian
+    std = layer.visible_std
+    scale = 1.0 if std is None else std[g]
+    missing = np.isnan(V[:, g])
+    given = np.where(missing, 0.0, V[:, g]) / scale  # in the units' scale
+
+    def block(hidden):
+        return solve_block(precision, layer.visible_field(hidden)[:, g], given, missing)
+
+    def mean(hidden):
+        out = layer.visible_mean(hidden)
+        out[:, g] = block(hidden)[0] * scale
+        return out
+
+    def sample(hidden, rng):
+        out = layer.sample_visible(hidden, rng)
+        y, A = block(hidden)
+        out[:, g] = sample_block(A, y, missing, rng) * scale
+        return out
+
+    return mean, sample
 
 
 #: ``n_steps="auto"`` of RBMImputer's mean-field imputation, which the
@@ -76,7 +120,7 @@ def _mean_backward(units, mean, grad):
     return out
 
 
-def _denoising_step(layer, V, predict, n_steps):
+def _denoising_step(layer, V, predict, n_steps, precision=None):
     """Loss of the mean-field imputation of ``predict`` and its gradient.
 
     ``V`` (model units, NaN where missing) with the units ``predict`` (all
@@ -86,26 +130,50 @@ def _denoising_step(layer, V, predict, n_steps):
     conditional given the final hidden means (squared error / 2, binary or
     categorical cross-entropy), summed over units, averaged over rows.
     Returns ``(loss, (dW, db, dc))`` for ``(weights, visible_bias,
-    hidden_bias)``. Binary hidden units; with learned standard deviations
+    hidden_bias)``, and ``dP`` after them with a ``precision`` matrix of
+    the Gaussian units (lateral connections, see ``_lateral``; its free
+    Gaussian units are then solved for jointly given the hidden units and
+    the other units). Binary hidden units; with learned standard deviations
     ``s`` (kept fixed here), ``V`` is in units of ``s``.
     """
     units, W, c = layer.visible_type, layer.weights, layer.hidden_bias
     std = layer.visible_std
     b = layer._scaled_visible_bias()
+    g = units.gaussian
     target = np.where(predict, V, 0.0)
     free = np.isnan(V) | predict
     given = np.where(free, 0.0, V)
-    inputs, hidden, means = [given], [_sigmoid(given @ W + c)], [None]
+
+    def visible(hidden):
+        field = hidden @ W.T + b
+        mean = units.mean(field, np.empty_like(given))
+        if precision is None:
+            return mean, None
+        mean[:, g], A = solve_block(precision, field[:, g], given[:, g], free[:, g])
+        return mean, A
+
+    def backward(mean, A, d_mean, canonical=False):
+        # canonical: d_mean is the loss's gradient in the field already.
+        d_field = d_mean.copy() if canonical else _mean_backward(units, mean, d_mean)
+        if precision is None:
+            return d_field, 0.0
+        d_field[:, g], dP = solve_block_backward(A, mean[:, g], free[:, g], d_mean[:, g])
+        return d_field, dP
+
+    inputs, hidden, means, systems = [given], [_sigmoid(given @ W + c)], [None], [None]
     for _ in range(n_steps):
-        mean = units.mean(hidden[-1] @ W.T + b, np.empty_like(given))
+        mean, A = visible(hidden[-1])
         inputs.append(np.where(free, mean, given))
         hidden.append(_sigmoid(inputs[-1] @ W + c))
         means.append(mean)
-    out = units.mean(hidden[-1] @ W.T + b, np.empty_like(given))
+        systems.append(A)
+    out, A = visible(hidden[-1])
     n_rows = V.shape[0]
     loss = _negative_log_likelihood(units, out, target, predict) / n_rows
-    # The canonical link: the loss's gradient in the field is mean - target.
-    d_field = np.where(predict, out - target, 0.0) / n_rows
+    # The canonical link: the loss's gradient in the field is mean - target
+    # (in the mean itself for the laterally connected Gaussian units).
+    d_out = np.where(predict, out - target, 0.0) / n_rows
+    d_field, dP = backward(out, A, d_out, canonical=True)
     dW, db = d_field.T @ hidden[-1], d_field.sum(axis=0)
     dc = np.zeros_like(c)
     d_hidden = d_field @ W
@@ -115,14 +183,18 @@ def _denoising_step(layer, V, predict, n_steps):
         dc += d_pre.sum(axis=0)
         if k == 0:
             break
-        d_mean = np.where(free, d_pre @ W.T, 0.0)
-        d_field = _mean_backward(units, means[k], d_mean)
+        d_field, dP_k = backward(
+            means[k], systems[k], np.where(free, d_pre @ W.T, 0.0)
+        )
+        dP = dP + dP_k
         dW += d_field.T @ hidden[k - 1]
         db += d_field.sum(axis=0)
         d_hidden = d_field @ W
     if std is not None:
         db /= std
-    return loss, (dW, db, dc)
+    if precision is None:
+        return loss, (dW, db, dc)
+    return loss, (dW, db, dc, dP)
 
 
 def _negative_log_likelihood(units, mean, target, predict):
@@ -138,7 +210,9 @@ def _negative_log_likelihood(units, mean, target, predict):
     return float(total)
 
 
-def fine_tune_denoising(layer, V, columns, *, n_epochs, drop_fraction, n_steps, rng):
+def fine_tune_denoising(
+    layer, V, columns, *, n_epochs, drop_fraction, n_steps, rng, precision=None
+):
     """Train ``layer``'s mean-field imputation to fill in hidden entries.
 
     Each minibatch hides a random ``drop_fraction`` of each row's observed
@@ -149,7 +223,7 @@ def fine_tune_denoising(layer, V, columns, *, n_epochs, drop_fraction, n_steps, 
     fixed draws of hidden entries each, measure the loss after each epoch;
     training stops after
     ``DENOISING_PATIENCE`` epochs without improvement and keeps the best
-    parameters. Changes ``layer`` in place; returns the number of epochs
+    parameters (those it started from when no epoch beat them). Changes ``layer`` in place; returns the number of epochs
     and the validation losses (empty without a validation set).
     """
     if layer.visible_std is not None:
@@ -167,15 +241,24 @@ def fine_tune_denoising(layer, V, columns, *, n_epochs, drop_fraction, n_steps, 
     val = np.tile(val, DENOISING_VALIDATION_DRAWS)
     val_hidden = draw_hidden(val) if n_val else None
     params = [layer.weights, layer.visible_bias, layer.hidden_bias]
+    if precision is not None:
+        params.append(precision)
     first = [np.zeros_like(p) for p in params]
     second = [np.zeros_like(p) for p in params]
     best, best_params, losses, step, n_done = np.inf, None, [], 0, 0
+    if n_val:  # the starting point is a candidate too
+        best, _ = _denoising_step(layer, V[val], val_hidden, n_steps, precision)
+        best_params = [p.copy() for p in params]
     while n_done < n_epochs:
         n_done += 1
         rng.shuffle(train)
         for start in range(0, len(train), DENOISING_BATCH_SIZE):
             rows = train[start : start + DENOISING_BATCH_SIZE]
-            _, grads = _denoising_step(layer, V[rows], draw_hidden(rows), n_steps)
+            _, grads = _denoising_step(
+                layer, V[rows], draw_hidden(rows), n_steps, precision
+            )
+            if precision is not None:  # the gradient of a symmetric matrix
+                grads = (*grads[:3], 0.5 * (grads[3] + grads[3].T))
             step += 1
             for p, g, m, v in zip(params, grads, first, second, strict=True):
                 m *= 0.9
@@ -187,9 +270,11 @@ def fine_tune_denoising(layer, V, columns, *, n_epochs, drop_fraction, n_steps, 
                 p -= (DENOISING_LEARNING_RATE * m_hat / (np.sqrt(v_hat) + 1e-8)).astype(
                     p.dtype
                 )
+            if precision is not None:
+                make_proper(precision)
         if not n_val:
             continue
-        loss, _ = _denoising_step(layer, V[val], val_hidden, n_steps)
+        loss, _ = _denoising_step(layer, V[val], val_hidden, n_steps, precision)
         losses.append(loss)
         if loss < best:
             best, best_params = loss, [p.copy() for p in params]
@@ -201,30 +286,52 @@ def fine_tune_denoising(layer, V, columns, *, n_epochs, drop_fraction, n_steps, 
     return n_done, losses
 
 
-def impute_gibbs(layer, V, n_steps, rng, draw):
+def impute_gibbs(layer, V, n_steps, rng, draw, precision=None):
     """Missing entries of ``V`` filled by Gibbs sampling with the rest clamped.
 
     The chain alternates ``h ~ p(h | v)`` and ``v_missing ~ p(v_missing |
-    h)``, the observed units clamped to their values, from the mean-field
-    estimate; its stationary distribution is the RBM's exact conditional
-    ``p(missing | observed)``. ``draw``: the last state of the chain (one
-    draw, for multiple imputation); otherwise the average of ``E[v | h]``
-    over the second half of the ``n_steps`` steps (an estimate of the
-    conditional mean).
+    h, v_observed)``, the observed units clamped to their values, from the
+    mean-field estimate; its stationary distribution is the model's exact
+    conditional ``p(missing | observed)``. Without lateral connections
+    (``precision=None``) the visible units are independent given ``h``;
+    with them the missing Gaussian units of a row are drawn jointly from
+    their Gaussian given ``h`` and the observed ones. ``draw``: the last
+    state of the chain (one draw, for multiple imputation); otherwise the
+    average of ``E[v_missing | h, v_observed]`` over the second half of the
+    ``n_steps`` steps (an estimate of the conditional mean).
     """
     missing = np.isnan(V)
-    state = impute_mean_field(layer, V, 0)
+    visible_mean, sample_visible = _visible_conditionals(layer, V, precision)
+    state = impute_mean_field(layer, V, 0, precision)
     total, n_averaged = np.zeros_like(state), 0
     for step in range(max(n_steps, 1)):
         hidden = layer.sample_hidden(state, rng)
         if not draw and 2 * step >= n_steps - 1:
-            total += layer.visible_mean(hidden)
+            total += visible_mean(hidden)
             n_averaged += 1
-        state[missing] = layer.sample_visible(hidden, rng)[missing]
+        state[missing] = sample_visible(hidden, rng)[missing]
     if draw:
         return state
     filled = np.where(missing, total / n_averaged, V)
     return filled
+
+
+def _lateral_start(layer, V):
+    """The initial precision matrix of ``layer``'s Gaussian units, from ``V``.
+
+    A Gaussian fitted to the observed numbers by EM (see
+    ``initial_precision``) is the linear imputer of the numbers; the
+    Gaussian units start as exactly that model: precision ``P``, biases
+    ``P @ mean`` and no weights to the hidden units (which the fine-tuning
+    then grows to model what the linear model misses). Changes ``layer``.
+    """
+    g = layer.visible_type.gaussian
+    std = layer.visible_std
+    scale = 1.0 if std is None else std[g]
+    mean, precision = initial_precision(V[:, g] / scale)
+    layer.weights[g] = 0.0
+    layer.visible_bias[g] = precision @ mean * scale
+    return precision.astype(layer.weights.dtype)
 
 
 class RBMImputer(PlainStateMixin, TransformerMixin, BaseEstimator):
@@ -400,6 +507,7 @@ class RBMImputer(PlainStateMixin, TransformerMixin, BaseEstimator):
         "n_steps": [Interval(Integral, 0, None, closed="left"), StrOptions({"auto"})],
         "denoising_epochs": [Interval(Integral, 0, None, closed="left")],
         "drop_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "lateral": ["boolean"],
         "sample_posterior": ["boolean"],
         "add_indicator": ["boolean"],
         "keep_empty_features": ["boolean"],
@@ -427,6 +535,7 @@ class RBMImputer(PlainStateMixin, TransformerMixin, BaseEstimator):
         n_steps="auto",
         denoising_epochs=200,
         drop_fraction=0.2,
+        lateral=True,
         sample_posterior=False,
         add_indicator=False,
         keep_empty_features=False,
@@ -444,6 +553,7 @@ class RBMImputer(PlainStateMixin, TransformerMixin, BaseEstimator):
         self.n_steps = n_steps
         self.denoising_epochs = denoising_epochs
         self.drop_fraction = drop_fraction
+        self.lateral = lateral
         self.sample_posterior = sample_posterior
         self.add_indicator = add_indicator
         self.keep_empty_features = keep_empty_features
@@ -488,20 +598,25 @@ class RBMImputer(PlainStateMixin, TransformerMixin, BaseEstimator):
         V = self.stack_._validate_input(X, reset=False)
         missing = self._missing(V)
         self.n_denoising_epochs_, self.denoising_loss_ = 0, []
+        self.visible_precision_ = None
         # Gibbs chains sample the RBM that contrastive divergence fitted: the
         # weights tuned for mean-field are a worse generative model (on crx,
         # Gibbs means of RMSE 2.26 against 1.05 without the fine-tuning).
         if self.denoising_epochs and self._imputes_by_mean_field():
             stack = self.stack_
+            layer = stack.layers_[0]
+            if self.lateral and layer.visible_type.gaussian.stop:
+                self.visible_precision_ = _lateral_start(layer, V)
             with np.errstate(over="ignore"):
                 self.n_denoising_epochs_, self.denoising_loss_ = fine_tune_denoising(
-                    stack.layers_[0],
+                    layer,
                     V,
                     coded_columns(stack.column_types_, stack.categories_),
                     n_epochs=self.denoising_epochs,
                     drop_fraction=self.drop_fraction,
                     n_steps=self._n_steps(),
                     rng=np.random.default_rng(seed),
+                    precision=self.visible_precision_,
                 )
         self.empty_features_ = missing.all(axis=0)
         self.indicator_ = None
@@ -550,13 +665,18 @@ class RBMImputer(PlainStateMixin, TransformerMixin, BaseEstimator):
         rng = np.random.default_rng(
             check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
         )
+        precision = getattr(self, "visible_precision_", None)  # older fits: none
         with np.errstate(over="ignore"):
             if self.sample_posterior:
-                filled = impute_gibbs(layer, V, self._n_steps(), rng, draw=True)
+                filled = impute_gibbs(
+                    layer, V, self._n_steps(), rng, draw=True, precision=precision
+                )
             elif self.method == "gibbs":
-                filled = impute_gibbs(layer, V, self._n_steps(), rng, draw=False)
+                filled = impute_gibbs(
+                    layer, V, self._n_steps(), rng, draw=False, precision=precision
+                )
             else:
-                filled = impute_mean_field(layer, V, self._n_steps())
+                filled = impute_mean_field(layer, V, self._n_steps(), precision)
         imputed = stack._visible_output(filled)
         out = np.empty(imputed.shape, dtype=imputed.dtype)
         for j, values in enumerate(columns):

@@ -1,0 +1,149 @@
+"""Lateral connections among the numeric visible units of :class:`RBMImputer`.
+
+A semi-restricted Boltzmann machine (Osindero & Hinton 2008) connects its
+visible units to one another as well as to the hidden ones. For Gaussian
+visible units the lateral connections and the units' own quadratic terms
+together make a symmetric precision matrix ``P`` (the identity in an RBM with
+unit variances), and the energy of the Gaussian units is ``v @ P @ v / 2 -
+v @ (b + W h)``: given the hidden units they are a full-covariance Gaussian,
+``N(P^-1 (b + W h), P^-1)``. Only the Gaussian units are connected laterally
+here (binary and softmax units stay independent given the hidden units), and
+``P``'s diagonal is a parameter too, so that the model holds any linear
+Gaussian regression of one numeric column on the others, which a unit
+diagonal does not (the coefficients of a column on another would then have
+to be symmetric). The hidden units keep ``p(h | v)`` of the RBM: nothing in
+``P`` involves them.
+
+Given the hidden units and the observed entries ``o`` of a row, the missing
+Gaussian units ``m`` are Gaussian with precision ``P[m, m]`` and mean
+``P[m, m]^-1 (b_m + (W h)_m - P[m, o] v_o)``: one linear system per row,
+solved batched with the observed units' rows and columns replaced by the
+identity's (so that every row has the same shape).
+"""
+
+import numpy as np
+
+#: Smallest eigenvalue kept in the precision matrix (a proper Gaussian).
+MIN_PRECISION_EIGENVALUE = 1e-2
+#: Shrinkage of the observed correlations towards the identity before they
+#: are inverted into the initial precision matrix (see initial_precision).
+PRECISION_SHRINKAGE = 0.01
+#: Smallest variance of a column in the initial Gaussian (standard units).
+MIN_VARIANCE = 1e-2
+#: Rounds of EM that fit the initial Gaussian to the observed entries.
+EM_ITERATIONS = 10
+
+
+def masked_system(precision, free):
+    """The per-row matrices: ``precision`` among free units, identity elsewhere."""
+    both = free[:, :, np.newaxis] & free[:, np.newaxis, :]
+    eye = np.eye(precision.shape[0], dtype=precision.dtype)
+    return np.where(both, precision, eye)
+
+
+def solve_block(precision, field, given, free):
+    """Means of the free Gaussian units given the others; the system solved.
+
+    ``field``: ``b + W h`` of each unit (n_rows, n_gaussian); ``given``: the
+    other units' values, 0 where free; ``free``: the units to fill. Returns
+    ``(y, A)``: ``y`` holds ``given`` at the other units and, at the free
+    ones, the solution of ``P[m, m] y_m = field_m - P[m, o] v_o``; ``A`` the
+    rows' matrices (for :func:`solve_block_backward` and sampling).
+    """
+    A = masked_system(precision, free)
+    rhs = np.where(free, field - given @ precision.T, given)
+    y = np.linalg.solve(A, rhs[:, :, np.newaxis])[:, :, 0]
+    return y, A
+
+
+def solve_block_backward(A, y, free, grad):
+    """Gradients of :func:`solve_block` in ``field`` and ``precision``.
+
+    ``grad``: the loss's gradient in ``y`` (only its free entries count:
+    the others are ``given``). Returns ``(d_field, d_precision)``, with
+    ``d_precision[i, j]`` the gradient in the entry ``(i, j)`` alone (its
+    symmetric part is the gradient of a symmetric matrix).
+    """
+    grad = np.where(free, grad, 0.0)
+    # A has the identity in the rows and columns of the given units, so the
+    # solution is 0 there: nothing flows into the given values.
+    g = np.linalg.solve(np.swapaxes(A, 1, 2), grad[:, :, np.newaxis])[:, :, 0]
+    return g, -(g.T @ y)
+
+
+def sample_block(A, y, free, rng):
+    """A draw of the free units from ``N(y_m, P[m, m]^-1)``; others ``y``.
+
+    With ``A = L L^T`` (Cholesky), ``L^-T z`` for standard normal ``z`` has
+    covariance ``A^-1``, which is ``P[m, m]^-1`` on the free units and the
+    identity (masked out) on the others.
+    """
+    L = np.linalg.cholesky(A)
+    z = rng.standard_normal(y.shape)
+    noise = np.linalg.solve(np.swapaxes(L, 1, 2), z[:, :, np.newaxis])[:, :, 0]
+    return np.where(free, y + noise, y)
+
+
+def make_proper(precision, min_eigenvalue=MIN_PRECISION_EIGENVALUE):
+    """``precision`` made symmetric with eigenvalues of at least ``min_eigenvalue``.
+
+    In place; the eigendecomposition only when the Cholesky factorisation of
+    the shifted matrix fails (the usual case is a proper matrix).
+    """
+    precision += precision.T
+    precision *= 0.5
+    n = precision.shape[0]
+    try:
+        np.linalg.cholesky(precision - min_eigenvalue * np.eye(n))
+    except np.linalg.LinAlgError:
+        values, vectors = np.linalg.eigh(precision)
+        values = np.maximum(values, min_eigenvalue)
+        precision[...] = (vectors * values) @ vectors.T
+        precision += precision.T
+        precision *= 0.5
+    return precision
+
+
+def initial_precision(U, shrinkage=PRECISION_SHRINKAGE, n_iter=EM_ITERATIONS):
+    """Mean and precision of a Gaussian fitted to ``U`` (NaN = missing) by EM.
+
+    Starts from the pairwise-complete covariances; each of the ``n_iter``
+    rounds of expectation-maximisation (Dempster, Laird & Rubin 1977) fills
+    each row's missing entries with their conditional mean under the
+    current Gaussian and adds their conditional covariance to the scatter.
+    The correlations are shrunk by ``shrinkage`` towards the identity (a
+    regularised regression of each column on the others, which keeps
+    columns that predict one another exactly from making the matrix
+    singular) before they are inverted. Returns ``(mean, precision)``.
+    """
+    observed = ~np.isnan(U)
+    missing = ~observed
+    counts = observed.sum(axis=0)
+    mean = np.where(observed, U, 0.0).sum(axis=0) / np.maximum(counts, 1)
+    Z = np.where(observed, U - mean, 0.0)
+    pairs = observed.T.astype(np.float64) @ observed
+    precision = _shrunk_inverse((Z.T @ Z) / np.maximum(pairs, 1.0), shrinkage)
+    for _ in range(n_iter):
+        given = np.where(missing, 0.0, U - mean)
+        y, A = solve_block(precision, np.zeros_like(given), given, missing)
+        # The conditional covariance of the missing block, P[m, m]^-1.
+        spread = np.linalg.inv(A)
+        spread *= missing[:, :, np.newaxis] & missing[:, np.newaxis, :]
+        filled = y + mean
+        mean = filled.mean(axis=0)
+        Z = filled - mean
+        precision = _shrunk_inverse((Z.T @ Z + spread.sum(axis=0)) / len(U), shrinkage)
+    return mean, precision
+
+
+def _shrunk_inverse(cov, shrinkage):
+    """The inverse of ``cov`` with its correlations shrunk towards the identity."""
+    # Constant and empty columns would be infinitely precise.
+    scale = np.sqrt(np.maximum(np.diag(cov), MIN_VARIANCE))
+    corr = cov / np.outer(scale, scale)
+    corr = (1 - shrinkage) * corr + shrinkage * np.eye(len(scale))
+    np.fill_diagonal(corr, 1.0)
+    values, vectors = np.linalg.eigh(corr)
+    values = np.maximum(values, shrinkage)
+    precision = (vectors / values) @ vectors.T / np.outer(scale, scale)
+    return make_proper(precision)
