@@ -157,7 +157,9 @@ def _denoising_step(layer, V, predict, n_steps, precision=None):
         d_field = d_mean.copy() if canonical else _mean_backward(units, mean, d_mean)
         if precision is None:
             return d_field, 0.0
-        d_field[:, g], dP = solve_block_backward(A, mean[:, g], free[:, g], d_mean[:, g])
+        d_field[:, g], dP = solve_block_backward(
+            A, mean[:, g], free[:, g], d_mean[:, g]
+        )
         return d_field, dP
 
     inputs, hidden, means, systems = [given], [_sigmoid(given @ W + c)], [None], [None]
@@ -183,9 +185,7 @@ def _denoising_step(layer, V, predict, n_steps, precision=None):
         dc += d_pre.sum(axis=0)
         if k == 0:
             break
-        d_field, dP_k = backward(
-            means[k], systems[k], np.where(free, d_pre @ W.T, 0.0)
-        )
+        d_field, dP_k = backward(means[k], systems[k], np.where(free, d_pre @ W.T, 0.0))
         dP = dP + dP_k
         dW += d_field.T @ hidden[k - 1]
         db += d_field.sum(axis=0)
