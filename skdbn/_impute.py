@@ -221,10 +221,13 @@ def fine_tune_denoising(
     each unit. ``DENOISING_VALIDATION_FRACTION`` of the rows (of tables of
     100 rows or more), not trained on, with ``DENOISING_VALIDATION_DRAWS``
     fixed draws of hidden entries each, measure the loss after each epoch;
-    training stops after
-    ``DENOISING_PATIENCE`` epochs without improvement and keeps the best
-    parameters (those it started from when no epoch beat them). Changes ``layer`` in place; returns the number of epochs
-    and the validation losses (empty without a validation set).
+    training stops after ``DENOISING_PATIENCE`` epochs without improvement
+    and keeps the best parameters (those it started from when no epoch beat
+    them). Changes ``layer`` in place; returns the number of epochs and the
+    validation losses (empty without a validation set). A ``precision``
+    matrix of the Gaussian units (lateral connections, see ``_lateral``) is
+    trained with the rest, in place, and kept symmetric and positive
+    definite after each step.
     """
     if layer.visible_std is not None:
         V = V / layer.visible_std

@@ -161,7 +161,6 @@ def _correlated_gaussian(n=600, seed=0):
     rng = np.random.default_rng(seed)
     # Two tight groups of three columns and a loose one: linear dependence
     # the unit-variance RBM cannot hold.
-    z = rng.standard_normal((n, 3))
     mixing = np.array(
         [
             [1.0, 0.0, 0.0],
