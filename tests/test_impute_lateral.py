@@ -212,14 +212,40 @@ def test_laterals_are_reproducible_and_part_of_the_fine_tuning():
     b = clone(a).fit(X)
     np.testing.assert_array_equal(a.visible_precision_, b.visible_precision_)
     np.testing.assert_array_equal(a.transform(X), b.transform(X))
-    # Gibbs chains sample the RBM that contrastive divergence fitted, with
-    # neither fine-tuning nor laterals.
-    for params in (
-        {"method": "gibbs"},
-        {"sample_posterior": True},
-        {"denoising_epochs": 0},
-    ):
-        assert clone(a).set_params(**params).fit(X).visible_precision_ is None
+    assert clone(a).set_params(denoising_epochs=0).fit(X).visible_precision_ is None
+    # Without laterals Gibbs chains sample the RBM that contrastive
+    # divergence fitted; with them, the fine-tuned model.
+    plain = clone(a).set_params(lateral=False, method="gibbs").fit(X)
+    assert plain.visible_precision_ is None and plain.n_denoising_epochs_ == 0
+    gibbs = clone(a).set_params(method="gibbs").fit(X)
+    assert gibbs.n_denoising_epochs_ > 0
+    np.testing.assert_array_equal(gibbs.visible_precision_, a.visible_precision_)
+
+
+def test_draws_with_laterals_have_the_spread_of_the_conditional():
+    # A draw x' from the exact conditional misses the truth x by sqrt(2)
+    # times the conditional mean's error on average (x and x' independent
+    # given the observed entries): multiple imputation's draws must be of
+    # the right spread, neither the mean's nor the column's.
+    X, _ = _correlated_gaussian()
+    holes = np.random.default_rng(1).random(X.shape) < 0.2
+    holes[holes.all(axis=1), 0] = False
+    X_missing = np.where(holes, np.nan, X)
+    imputer = RBMImputer(16, n_epochs=20, random_state=0).fit(X_missing)
+    mean = imputer.transform(X_missing)
+    sampler = clone(imputer).set_params(sample_posterior=True).fit(X_missing)
+    draws = np.stack(
+        [
+            sampler.set_params(random_state=seed).transform(X_missing)
+            for seed in range(5)
+        ]
+    )
+    error = np.sqrt(np.mean((mean - X)[holes] ** 2))
+    draw_error = np.sqrt(np.mean((draws - X)[:, holes] ** 2))
+    assert 1.25 * error < draw_error < 1.75 * error  # 1.57 measured
+    # The average of many draws comes back to the conditional mean.
+    gap = np.sqrt(np.mean((draws.mean(axis=0) - mean)[holes] ** 2))
+    assert gap < 0.7 * error  # 1 / sqrt(5) of the spread, 0.53 measured
 
 
 def test_categorical_columns_keep_no_laterals():
