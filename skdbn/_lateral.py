@@ -147,3 +147,54 @@ def _shrunk_inverse(cov, shrinkage):
     values = np.maximum(values, shrinkage)
     precision = (vectors / values) @ vectors.T / np.outer(scale, scale)
     return make_proper(precision)
+
+
+def lateral_start(layer, V):
+    """The initial precision matrix of ``layer``'s Gaussian units, from ``V``.
+
+    A Gaussian fitted to the observed numbers by EM (see
+    ``initial_precision``) is the linear imputer of the numbers; the
+    Gaussian units start as exactly that model: precision ``P``, biases
+    ``P @ mean`` and no weights to the hidden units (which the fine-tuning
+    then grows to model what the linear model misses). Changes ``layer``.
+    """
+    g = layer.visible_type.gaussian
+    std = layer.visible_std
+    scale = 1.0 if std is None else std[g]
+    mean, precision = initial_precision(V[:, g] / scale)
+    layer.weights[g] = 0.0
+    layer.visible_bias[g] = precision @ mean * scale
+    return precision.astype(layer.weights.dtype)
+
+
+def visible_conditionals(layer, V, precision):
+    """``(mean, sample)``: ``E[v | h, observed]`` and a draw, functions of ``h``.
+
+    Without ``precision`` the visible units are independent given ``h``
+    (the layer's own conditionals); with it, the missing Gaussian units of
+    each row are a Gaussian given ``h`` and the row's observed Gaussian
+    units (see ``_lateral``). Only the missing entries are meant to be read.
+    """
+    if precision is None:
+        return layer.visible_mean, layer.sample_visible
+    g = layer.visible_type.gaussian
+    std = layer.visible_std
+    scale = 1.0 if std is None else std[g]
+    missing = np.isnan(V[:, g])
+    given = np.where(missing, 0.0, V[:, g]) / scale  # in the units' scale
+
+    def block(hidden):
+        return solve_block(precision, layer.visible_field(hidden)[:, g], given, missing)
+
+    def mean(hidden):
+        out = layer.visible_mean(hidden)
+        out[:, g] = block(hidden)[0] * scale
+        return out
+
+    def sample(hidden, rng):
+        out = layer.sample_visible(hidden, rng)
+        y, A = block(hidden)
+        out[:, g] = sample_block(A, y, missing, rng) * scale
+        return out
+
+    return mean, sample
