@@ -199,6 +199,9 @@ def test_laterals_approach_the_exact_conditional_gaussian_error():
         lateral.visible_precision_, lateral.visible_precision_.T
     )
     assert np.linalg.eigvalsh(lateral.visible_precision_).min() > 0
+    # Learned standard deviations: the precision is in the scaled units.
+    scaled = clone(lateral).set_params(learn_variance=True)
+    assert rmse(scaled) < 1.1 * best
     # The RBM without laterals, fine-tuned alike, stays well above.
     plain = clone(lateral).set_params(lateral=False)
     assert rmse(plain) > 1.25 * best
