@@ -343,7 +343,7 @@ class RBMImputer(PlainStateMixin, TransformerMixin, BaseEstimator):
         without fine-tuning (``denoising_epochs=0``) there are none. Binary
         and categorical units are not connected laterally. On
         ``benchmarks/bench_tabular_mixed.py`` it made the RBM the best
-        numeric imputer in most settings (see Notes).
+        numeric imputer in 20 of 27 settings (11 without; see Notes).
     sample_posterior : bool, default=False
         Fill each missing entry with a draw from the RBM's conditional
         distribution (the last state of a Gibbs chain of ``n_steps`` steps)
@@ -473,6 +473,13 @@ class RBMImputer(PlainStateMixin, TransformerMixin, BaseEstimator):
     fitted by contrastive divergence, without fine-tuning: its weights
     tuned for three mean-field steps are a worse generative model (Gibbs
     means of RMSE 2.26 on crx's numbers, against 1.05 without).
+    On ``benchmarks/bench_tabular_mixed.py`` (three seeds) laterals made
+    the RBM the best numeric imputer in 20 of 27 settings (11 without;
+    breast cancer at 20%: 0.360 against ``IterativeImputer``'s 0.378 and
+    0.478 without), the categories' error the lowest in 12 of 15; on the
+    purely numeric tables the fine-tuning moved little from the linear
+    start, so there the gain is the linear Gaussian's. Fit time is about
+    9 times ``IterativeImputer``'s.
 
     References
     ----------
