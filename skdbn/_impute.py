@@ -399,7 +399,7 @@ class RBMImputer(PlainStateMixin, TransformerMixin, BaseEstimator):
         each fine-tuning epoch (negative log-likelihood per row; empty for
         fewer than 100 rows, which are fine-tuned for ``denoising_epochs``
         without holding any out); the parameters kept are those of the
-        lowest.
+        lowest, or those it started from if they were lower still.
     indicator_ : sklearn.impute.MissingIndicator or None
         The indicator of missing entries, with ``add_indicator=True``.
     empty_features_ : ndarray of bool of shape (n_features_in_,)
