@@ -114,35 +114,33 @@ def _denoising_step(layer, V, predict, n_steps, precision=None):
     def visible(hidden):
         field = hidden @ W.T + b
         mean = units.mean(field, np.empty_like(given))
-        if precision is None:
-            return mean, None
-        mean[:, g], A = solve_block(precision, field[:, g], given[:, g], free[:, g])
-        return mean, A
+        if precision is not None:
+            mean[:, g] = solve_block(precision, field[:, g], given[:, g], free[:, g])
+        return mean
 
-    def backward(mean, A, d_mean, canonical=False):
+    def backward(mean, d_mean, canonical=False):
         # canonical: d_mean is the loss's gradient in the field already.
         d_field = d_mean.copy() if canonical else _mean_backward(units, mean, d_mean)
         if precision is None:
             return d_field, 0.0
         d_field[:, g], dP = solve_block_backward(
-            A, mean[:, g], free[:, g], d_mean[:, g]
+            precision, mean[:, g], free[:, g], d_mean[:, g]
         )
         return d_field, dP
 
-    inputs, hidden, means, systems = [given], [_sigmoid(given @ W + c)], [None], [None]
+    inputs, hidden, means = [given], [_sigmoid(given @ W + c)], [None]
     for _ in range(n_steps):
-        mean, A = visible(hidden[-1])
+        mean = visible(hidden[-1])
         inputs.append(np.where(free, mean, given))
         hidden.append(_sigmoid(inputs[-1] @ W + c))
         means.append(mean)
-        systems.append(A)
-    out, A = visible(hidden[-1])
+    out = visible(hidden[-1])
     n_rows = V.shape[0]
     loss = _negative_log_likelihood(units, out, target, predict) / n_rows
     # The canonical link: the loss's gradient in the field is mean - target
     # (in the mean itself for the laterally connected Gaussian units).
     d_out = np.where(predict, out - target, 0.0) / n_rows
-    d_field, dP = backward(out, A, d_out, canonical=True)
+    d_field, dP = backward(out, d_out, canonical=True)
     dW, db = d_field.T @ hidden[-1], d_field.sum(axis=0)
     dc = np.zeros_like(c)
     d_hidden = d_field @ W
@@ -152,7 +150,7 @@ def _denoising_step(layer, V, predict, n_steps, precision=None):
         dc += d_pre.sum(axis=0)
         if k == 0:
             break
-        d_field, dP_k = backward(means[k], systems[k], np.where(free, d_pre @ W.T, 0.0))
+        d_field, dP_k = backward(means[k], np.where(free, d_pre @ W.T, 0.0))
         dP = dP + dP_k
         dW += d_field.T @ hidden[k - 1]
         db += d_field.sum(axis=0)

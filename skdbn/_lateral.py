@@ -30,6 +30,8 @@ MIN_PRECISION_EIGENVALUE = 1e-2
 PRECISION_SHRINKAGE = 0.01
 #: Smallest variance of a column in the initial Gaussian (standard units).
 MIN_VARIANCE = 1e-2
+#: Most entries of the per-row matrices built at once (32 MB in float64).
+BLOCK_ENTRIES = 2**22
 #: Rounds of EM that fit the initial Gaussian to the observed entries.
 EM_ITERATIONS = 10
 
@@ -41,46 +43,62 @@ def masked_system(precision, free):
     return np.where(both, precision, eye)
 
 
+def _row_chunks(n_rows, n_units):
+    """Slices of rows whose per-row matrices hold ``BLOCK_ENTRIES`` at most."""
+    step = max(1, BLOCK_ENTRIES // max(n_units * n_units, 1))
+    return [slice(start, start + step) for start in range(0, n_rows, step)]
+
+
 def solve_block(precision, field, given, free):
-    """Means of the free Gaussian units given the others; the system solved.
+    """Means of the free Gaussian units given the others.
 
     ``field``: ``b + W h`` of each unit (n_rows, n_gaussian); ``given``: the
     other units' values, 0 where free; ``free``: the units to fill. Returns
-    ``(y, A)``: ``y`` holds ``given`` at the other units and, at the free
-    ones, the solution of ``P[m, m] y_m = field_m - P[m, o] v_o``; ``A`` the
-    rows' matrices (for :func:`solve_block_backward` and sampling).
+    ``y``, which holds ``given`` at the other units and, at the free ones,
+    the solution of ``P[m, m] y_m = field_m - P[m, o] v_o``. The rows'
+    systems are built and solved a chunk of rows at a time.
     """
-    A = masked_system(precision, free)
     rhs = np.where(free, field - given @ precision.T, given)
-    y = np.linalg.solve(A, rhs[:, :, np.newaxis])[:, :, 0]
-    return y, A
+    y = np.empty_like(rhs)
+    for rows in _row_chunks(*rhs.shape):
+        A = masked_system(precision, free[rows])
+        y[rows] = np.linalg.solve(A, rhs[rows, :, np.newaxis])[:, :, 0]
+    return y
 
 
-def solve_block_backward(A, y, free, grad):
+def solve_block_backward(precision, y, free, grad):
     """Gradients of :func:`solve_block` in ``field`` and ``precision``.
 
-    ``grad``: the loss's gradient in ``y`` (only its free entries count:
-    the others are ``given``). Returns ``(d_field, d_precision)``, with
-    ``d_precision[i, j]`` the gradient in the entry ``(i, j)`` alone (its
-    symmetric part is the gradient of a symmetric matrix).
+    ``y``: its result; ``grad``: the loss's gradient in ``y`` (only its
+    free entries count: the others are ``given``). Returns ``(d_field,
+    d_precision)``, with ``d_precision[i, j]`` the gradient in the entry
+    ``(i, j)`` alone (its symmetric part is the gradient of a symmetric
+    matrix).
     """
     grad = np.where(free, grad, 0.0)
-    # A has the identity in the rows and columns of the given units, so the
-    # solution is 0 there: nothing flows into the given values.
-    g = np.linalg.solve(np.swapaxes(A, 1, 2), grad[:, :, np.newaxis])[:, :, 0]
+    g = np.empty_like(grad)
+    # The transposed systems. They have the identity in the rows and
+    # columns of the given units, so the solution is 0 there: nothing flows
+    # into the given values.
+    for rows in _row_chunks(*grad.shape):
+        A_T = masked_system(precision.T, free[rows])
+        g[rows] = np.linalg.solve(A_T, grad[rows, :, np.newaxis])[:, :, 0]
     return g, -(g.T @ y)
 
 
-def sample_block(A, y, free, rng):
+def sample_block(precision, y, free, rng):
     """A draw of the free units from ``N(y_m, P[m, m]^-1)``; others ``y``.
 
-    With ``A = L L^T`` (Cholesky), ``L^-T z`` for standard normal ``z`` has
-    covariance ``A^-1``, which is ``P[m, m]^-1`` on the free units and the
-    identity (masked out) on the others.
+    With ``A = L L^T`` (Cholesky) for a row's system ``A``, ``L^-T z`` for
+    standard normal ``z`` has covariance ``A^-1``, which is ``P[m, m]^-1``
+    on the free units and the identity (masked out) on the others.
     """
-    L = np.linalg.cholesky(A)
     z = rng.standard_normal(y.shape)
-    noise = np.linalg.solve(np.swapaxes(L, 1, 2), z[:, :, np.newaxis])[:, :, 0]
+    noise = np.empty_like(z)
+    for rows in _row_chunks(*y.shape):
+        L = np.linalg.cholesky(masked_system(precision, free[rows]))
+        L_T = np.swapaxes(L, 1, 2)
+        noise[rows] = np.linalg.solve(L_T, z[rows, :, np.newaxis])[:, :, 0]
     return np.where(free, y + noise, y)
 
 
@@ -125,14 +143,17 @@ def initial_precision(U, shrinkage=PRECISION_SHRINKAGE, n_iter=EM_ITERATIONS):
     precision = _shrunk_inverse((Z.T @ Z) / np.maximum(pairs, 1.0), shrinkage)
     for _ in range(n_iter):
         given = np.where(missing, 0.0, U - mean)
-        y, A = solve_block(precision, np.zeros_like(given), given, missing)
-        # The conditional covariance of the missing block, P[m, m]^-1.
-        spread = np.linalg.inv(A)
-        spread *= missing[:, :, np.newaxis] & missing[:, np.newaxis, :]
+        y = solve_block(precision, np.zeros_like(given), given, missing)
+        # The scatter of the missing blocks' conditional covariances P_mm^-1.
+        spread = np.zeros_like(precision)
+        for rows in _row_chunks(*U.shape):
+            inverse = np.linalg.inv(masked_system(precision, missing[rows]))
+            both = missing[rows, :, np.newaxis] & missing[rows, np.newaxis, :]
+            spread += np.where(both, inverse, 0.0).sum(axis=0)
         filled = y + mean
         mean = filled.mean(axis=0)
         Z = filled - mean
-        precision = _shrunk_inverse((Z.T @ Z + spread.sum(axis=0)) / len(U), shrinkage)
+        precision = _shrunk_inverse((Z.T @ Z + spread) / len(U), shrinkage)
     return mean, precision
 
 
@@ -188,13 +209,13 @@ def visible_conditionals(layer, V, precision):
 
     def mean(hidden):
         out = layer.visible_mean(hidden)
-        out[:, g] = block(hidden)[0] * scale
+        out[:, g] = block(hidden) * scale
         return out
 
     def sample(hidden, rng):
         out = layer.sample_visible(hidden, rng)
-        y, A = block(hidden)
-        out[:, g] = sample_block(A, y, missing, rng) * scale
+        draw = sample_block(precision, block(hidden), missing, rng)
+        out[:, g] = draw * scale
         return out
 
     return mean, sample
