@@ -25,6 +25,8 @@ Imputers:
     python benchmarks/bench_tabular_mixed.py                # everything
     python benchmarks/bench_tabular_mixed.py --quick        # 4 tables, 1 seed
     python benchmarks/bench_tabular_mixed.py --tables wine,german --seeds 3
+    python benchmarks/bench_tabular_mixed.py --seeds 1 \
+        --imputers "mean/mode,KNN,Iterative,RBM mean-field"
 
 With ``--classification``: 5-fold cross-validated accuracy on the raw
 DataFrame, ``DBNClassifier()`` at its defaults (it codes the table itself,
@@ -307,6 +309,9 @@ def main():
     parser.add_argument("--fractions", default=",".join(map(str, FRACTIONS)))
     parser.add_argument("--rbm", default="", help="RBMImputer params, k=v,k=v")
     parser.add_argument(
+        "--imputers", default=None, help="labels to run, comma-separated (all)"
+    )
+    parser.add_argument(
         "--classification", action="store_true", help="classification, not imputation"
     )
     parser.add_argument("--dbn", default="", help="DBNClassifier params, k=v,k=v")
@@ -351,6 +356,8 @@ def main():
                 rng = np.random.default_rng(seed)
                 X_missing, holes = remove(X, fraction, rng)
                 for label, impute in imputers(seed, rbm_params).items():
+                    if args.imputers and label not in args.imputers.split(","):
+                        continue
                     start = time.perf_counter()
                     filled = impute(X_missing)
                     seconds.setdefault(label, []).append(time.perf_counter() - start)

@@ -512,6 +512,7 @@ REBUILT_CLASSES = {
             "stack_": instance_of("skdbn._tabular:TabularRBMStack"),
             "n_denoising_epochs_": INTEGER,
             "denoising_loss_": list_of(REAL),
+            "visible_precision_": optional(float_array(2)),
             "empty_features_": _kind(
                 "a 1-d boolean array",
                 lambda v: isinstance(v, np.ndarray) and v.dtype == bool and v.ndim == 1,

@@ -116,9 +116,10 @@ def test_denoising_fine_tuning_lowers_the_error():
     assert 0 < tuned.n_denoising_epochs_ <= 200
     assert len(tuned.denoising_loss_) == tuned.n_denoising_epochs_
     assert generative.n_denoising_epochs_ == 0 and generative.denoising_loss_ == []
-    # Gibbs chains sample the RBM fitted by contrastive divergence.
-    sampler = clone(tuned).set_params(sample_posterior=True).fit(X_missing)
-    assert sampler.n_denoising_epochs_ == 0
+    # Without lateral connections, Gibbs chains sample the RBM fitted by
+    # contrastive divergence.
+    sampler = clone(tuned).set_params(sample_posterior=True, lateral=False)
+    assert sampler.fit(X_missing).n_denoising_epochs_ == 0
 
 
 @pytest.mark.parametrize("n_steps", [0, 2])
@@ -227,6 +228,7 @@ def test_in_a_pipeline_and_after_skops():
     assert pipe.score(X_missing, y) > 0.8
     sio = pytest.importorskip("skops.io")
     imputer = pipe[0]
+    assert imputer.visible_precision_ is not None  # lateral connections
     loaded = sio.loads(sio.dumps(imputer), trusted=["skdbn._impute.RBMImputer"])
     np.testing.assert_array_equal(
         loaded.transform(X_missing), imputer.transform(X_missing)
