@@ -14,7 +14,12 @@ test images. Models, in the same run:
 - ``DBNClassifier`` semi-supervised: pre-trained on all the rows,
   fine-tuned on the labelled ones (``pseudo_label_weight=0``);
 - the same with pseudo-labels in fine-tuning (``pseudo_label_weight > 0``),
-  unless ``--no-pseudo``.
+  unless ``--no-pseudo``;
+- the same with virtual adversarial training (and, with
+  ``--entropy-weight``, entropy minimisation) on the unlabelled rows in
+  fine-tuning, whose epochs pass over the unlabelled rows
+  (``--vat-max-iter`` of them), with dropout on the labelled rows
+  (``--vat-dropout``).
 
 Prints the mean and standard deviation of the test error over the draws,
 and the median fit time, per model and label count, beside the published
@@ -67,9 +72,30 @@ def parse_args():
     parser.add_argument("--pseudo-label-weight", type=float, default=1.0)
     parser.add_argument("--pseudo-label-threshold", type=float, default=0.95)
     parser.add_argument("--no-pseudo", action="store_true")
+    parser.add_argument("--vat-weight", type=float, default=1.0)
+    parser.add_argument("--vat-epsilon", type=float, default=0.4)
+    parser.add_argument("--entropy-weight", type=float, default=0.0)
+    parser.add_argument(
+        "--vat-patience",
+        type=float,
+        default=np.inf,
+        help="n_iter_no_change of dbn-vat (default: run all --vat-max-iter epochs)",
+    )
+    parser.add_argument(
+        "--vat-dropout",
+        type=float,
+        default=0.3,
+        help="dropout of dbn-vat's hidden units (on the labelled rows)",
+    )
+    parser.add_argument(
+        "--vat-max-iter",
+        type=int,
+        default=50,
+        help="fine-tuning epochs of dbn-vat: passes over the unlabelled rows",
+    )
     parser.add_argument(
         "--models",
-        default="mlp,spreading,selftraining,dbn-labels,dbn-semi,dbn-pseudo",
+        default="mlp,spreading,selftraining,dbn-labels,dbn-semi,dbn-pseudo,dbn-vat",
         help="comma-separated subset",
     )
     parser.add_argument(
@@ -78,6 +104,12 @@ def parse_args():
         default=20000,
         help="LabelSpreading's kNN graph over more rows is too slow here: it "
         "gets the labelled rows and at most this many unlabelled ones",
+    )
+    parser.add_argument(
+        "--n-test",
+        type=int,
+        default=None,
+        help="score on the first N test images only (tuning; default all)",
     )
     parser.add_argument("--seed", type=int, default=0)
     return parser.parse_args()
@@ -115,16 +147,35 @@ def make_model(name, args, seed):
         return SelfTrainingClassifier(
             SGDClassifier(loss="log_loss", alpha=1e-4, random_state=seed)
         )
+    # Without VAT and entropy terms: the unlabelled rows are pre-trained on
+    # only (or pseudo-labelled), and an epoch passes over the labelled rows.
+    no_terms = dict(vat_weight=0.0, entropy_weight=0.0)
     if name in ("dbn-labels", "dbn-semi"):
         return DBNClassifier(
-            semi_supervised=(name == "dbn-semi"), pseudo_label_weight=0.0, **dbn
+            semi_supervised=(name == "dbn-semi"),
+            pseudo_label_weight=0.0,
+            **no_terms,
+            **dbn,
         )
     if name == "dbn-pseudo":
         return DBNClassifier(
             semi_supervised=True,
             pseudo_label_weight=args.pseudo_label_weight,
             pseudo_label_threshold=args.pseudo_label_threshold,
+            **no_terms,
             **dbn,
+        )
+    if name == "dbn-vat":
+        return DBNClassifier(
+            semi_supervised=True,
+            vat_weight=args.vat_weight,
+            vat_epsilon=args.vat_epsilon,
+            entropy_weight=args.entropy_weight,
+            dropout=args.vat_dropout,
+            n_iter_no_change=(
+                np.inf if np.isinf(args.vat_patience) else int(args.vat_patience)
+            ),
+            **{**dbn, "max_iter": args.vat_max_iter},
         )
     raise ValueError(f"unknown model {name!r}")
 
@@ -136,6 +187,7 @@ LABELS = {
     "dbn-labels": "DBNClassifier, labelled rows",
     "dbn-semi": "DBNClassifier, semi (pre-training)",
     "dbn-pseudo": "DBNClassifier, semi + pseudo-labels",
+    "dbn-vat": "DBNClassifier, semi + VAT",
 }
 
 
@@ -159,6 +211,8 @@ def main():
         models.remove("dbn-pseudo")
     label_counts = [int(n) for n in args.labels.split(",")]
     X_train, X_test, y_train, y_test = load_mnist(return_X_y=True)
+    if args.n_test is not None:  # quick tuning runs only
+        X_test, y_test = X_test[: args.n_test], y_test[: args.n_test]
     print(f"MNIST: {X_train.shape[0]} training, {X_test.shape[0]} test images")
     print(f"python {platform.python_version()}, {platform.machine()}")
     print(vars(args), flush=True)

@@ -22,6 +22,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
+from ._consistency import ShuffledRows
 from ._dbn_input import (
     TABULAR,
     network_input,
@@ -46,7 +47,7 @@ from ._semisupervised import (
 )
 from ._serialization import PlainStateMixin
 from ._sparsity import fine_tuning_sparsity
-from ._speed import limit_blas_threads
+from ._speed import limit_blas_threads, resolve_batch_size
 from ._stack_base import _RBMStackBase, forget_fit
 from ._tabular import TabularRBMStack
 from ._units import get_unit_type
@@ -268,6 +269,7 @@ class _BaseDBN(PlainStateMixin, FineTuningMixin, TransformerMixin, BaseEstimator
                 w_train,
                 w_val,
                 pseudo_labeller=self._pseudo_labeller(X_u, w_u),
+                unlabelled_terms=self._unlabelled_terms(X_u, w_u),
             )
         except KeyboardInterrupt:
             # Before the network exists, nothing usable was fitted.
@@ -305,6 +307,13 @@ class _BaseDBN(PlainStateMixin, FineTuningMixin, TransformerMixin, BaseEstimator
 
         The regressor has nothing: its own predictions as targets would have
         no gradient. See ``DBNClassifier._pseudo_labeller``.
+        """
+        return None
+
+    def _unlabelled_terms(self, X_u, sample_weight):
+        """The unlabelled rows' loss terms in fine-tuning, or None.
+
+        The regressor has none. See ``DBNClassifier._unlabelled_terms``.
         """
         return None
 
@@ -436,6 +445,7 @@ class _BaseDBN(PlainStateMixin, FineTuningMixin, TransformerMixin, BaseEstimator
         sample_weight=None,
         w_val=None,
         pseudo_labeller=None,
+        unlabelled_terms=None,
     ):
         network, optimizer = self._network, self._optimizer
         sparsity = fine_tuning_sparsity(
@@ -479,18 +489,101 @@ class _BaseDBN(PlainStateMixin, FineTuningMixin, TransformerMixin, BaseEstimator
             )
             return loss, {}
 
+        validation_score = (
+            None
+            if X_val is None
+            else lambda: self._validation_score(X_val, y_val, w_val)
+        )
+        if unlabelled_terms is not None:
+            self._fine_tune_with_unlabelled(
+                X,
+                Y,
+                sample_weight,
+                unlabelled_terms,
+                pseudo_labeller,
+                dropout,
+                sparsity,
+                epochs,
+                incremental,
+                validation_score,
+            )
+            return
         self._run_fine_tuning(
             X.shape[0],
             network.parameters,
             step,
             epochs=epochs,
             incremental=incremental,
-            validation_score=(
-                None
-                if X_val is None
-                else lambda: self._validation_score(X_val, y_val, w_val)
-            ),
+            validation_score=validation_score,
             sample_weight=sample_weight,
+        )
+
+    def _fine_tune_with_unlabelled(
+        self,
+        X,
+        Y,
+        sample_weight,
+        terms,
+        pseudo_labeller,
+        dropout,
+        sparsity,
+        epochs,
+        incremental,
+        validation_score,
+    ):
+        """Fine-tuning epochs that pass over the unlabelled rows.
+
+        With few labels, an epoch over the labelled rows is a step or two,
+        too few for the unlabelled rows to matter. Here each step draws a
+        minibatch of unlabelled rows (an epoch is a pass over them, and
+        ``t_`` counts them) and one of labelled rows, cycling through them,
+        of the same size or all of them if fewer; it minimises the labelled
+        rows' loss plus the unlabelled terms (``_consistency.py``).
+        """
+        network, optimizer = self._network, self._optimizer
+        n_u = terms.X.shape[0]
+        batch_size = resolve_batch_size(self.batch_size, n_u, "fine-tuning")
+        labelled = ShuffledRows(X.shape[0], batch_size, self._rng, self.shuffle)
+
+        def step(rows_u):
+            rows = labelled.next()
+            X_batch, Y_batch = X[rows], Y[rows]
+            w_batch = None if sample_weight is None else sample_weight[rows]
+            if pseudo_labeller is not None:
+                X_batch, Y_batch, w_batch = pseudo_labeller.extend(
+                    network, X_batch, Y_batch, w_batch
+                )
+            extra, grad_w, grad_b, extras = terms.loss_and_gradients(
+                network, rows_u, self._rng
+            )
+            loss, grad_weights, grad_biases = network.loss_and_gradients(
+                X_batch,
+                Y_batch,
+                alpha=self.alpha,
+                dropout=dropout,
+                rng=self._rng,
+                sample_weight=w_batch,
+                sparsity=sparsity,
+            )
+            for grad, more in zip(
+                grad_weights + grad_biases, grad_w + grad_b, strict=True
+            ):
+                grad += more
+            optimizer.update(network.parameters, grad_weights + grad_biases)
+            return loss + extra, extras
+
+        def extra_quantities(means):
+            return [(name, value, ".5f") for name, value in means.items()]
+
+        self._run_fine_tuning(
+            n_u,
+            network.parameters,
+            step,
+            epochs=epochs,
+            incremental=incremental,
+            validation_score=validation_score,
+            extra_quantities=extra_quantities,
+            sample_weight=terms.sample_weight,
         )
 
     # ------------------------------------------------------------ prediction

@@ -2,7 +2,8 @@
 
 ``DBNClassifier`` and ``DBNRegressor`` accept training rows without a label:
 they take part in pre-training (which needs no labels) and, for the
-classifier, in fine-tuning through pseudo-labels. This module owns the
+classifier, in fine-tuning through virtual adversarial training
+(``_consistency.py``) and pseudo-labels. This module owns the
 marker of an unlabelled row and the pseudo-labelling of minibatches; the fit
 loop in ``_dbn.py`` decides what each phase sees.
 

@@ -79,15 +79,21 @@ def test_minus_one_is_never_a_class(digits):
 def test_fine_tuning_sees_only_labelled_rows(digits):
     X, y = digits
     y_semi, _ = with_unlabelled(y, 60)
-    semi = quick().fit(X, y_semi)
+    semi = quick(vat_weight=0.0).fit(X, y_semi)
     # t_ counts the rows the fine-tuning updates saw: the 60 labelled ones.
     assert semi.t_ == 60 * semi.n_iter_
+    # With virtual adversarial training, an epoch is a pass over the 240
+    # unlabelled rows (each step also draws labelled ones).
+    vat = quick().fit(X, y_semi)
+    assert vat.t_ == 240 * vat.n_iter_ and vat.n_iter_ > 0
 
 
 def test_early_stopping_holds_out_labelled_rows_only(digits):
     X, y = digits
     y_semi, _ = with_unlabelled(y, 100)
-    clf = quick(early_stopping=True, validation_fraction=0.2, max_iter=3).fit(X, y_semi)
+    clf = quick(
+        early_stopping=True, validation_fraction=0.2, max_iter=3, vat_weight=0.0
+    ).fit(X, y_semi)
     # 20 of the 100 labelled rows are held out: 80 fine-tuned per epoch.
     assert clf.t_ == 80 * clf.n_iter_
     assert clf.validation_scores_ and all(0 <= s <= 1 for s in clf.validation_scores_)
