@@ -179,6 +179,31 @@ def test_vat_beats_labels_only_on_two_moons(moons):
     assert error_vat < error_labels - 0.05, (error_vat, error_labels)
 
 
+def test_auto_dropout_is_on_with_the_unlabelled_terms_only():
+    # dropout="auto" drops 30% of the hidden units when VAT (or entropy)
+    # terms fine-tune on unlabelled rows, as dropout=0.3 would; not without
+    # unlabelled rows, nor with both terms off.
+    X, y = load_digits_01(return_X_y=True)
+    X, y = X[:200], y[:200].copy()
+    y_semi = y.copy()
+    y_semi[40:] = -1
+    params = dict(n_epochs=2, max_iter=3, semi_supervised=True, random_state=0)
+    auto = DBNClassifier((16,), **params).fit(X, y_semi)
+    assert auto.dropout == "auto" and auto.dropout_ == 0.3
+    explicit = DBNClassifier((16,), dropout=0.3, **params).fit(X, y_semi)
+    np.testing.assert_array_equal(auto.predict_proba(X), explicit.predict_proba(X))
+    without = DBNClassifier((16,), dropout=0.0, **params).fit(X, y_semi)
+    assert not np.allclose(auto.predict_proba(X), without.predict_proba(X))
+    assert DBNClassifier((16,), **params).fit(X, y).dropout_ == 0.0
+    off = DBNClassifier((16,), vat_weight=0.0, **params).fit(X, y_semi)
+    assert off.dropout_ == 0.0
+    entropy = dict(params, vat_weight=0.0, entropy_weight=0.5)
+    assert DBNClassifier((16,), **entropy).fit(X, y_semi).dropout_ == 0.3
+    # -1 is an ordinary class without semi_supervised: no unlabelled rows.
+    plain = dict(params, semi_supervised=False)
+    assert DBNClassifier((16,), **plain).fit(X, y_semi).dropout_ == 0.0
+
+
 def test_same_seed_same_model_and_float32_stays_float32():
     X, y = load_digits_01(return_X_y=True)
     X, y = X[:200].astype(np.float32), y[:200].copy()
