@@ -38,21 +38,8 @@ def fixed_targets(n, seed=1):
     return log_softmax(rng.normal(size=(n, 3)))
 
 
-def finite_difference(f, array, eps=1e-6):
-    grad = np.zeros_like(array)
-    for index in np.ndindex(array.shape):
-        saved = array[index]
-        array[index] = saved + eps
-        up = f()
-        array[index] = saved - eps
-        down = f()
-        array[index] = saved
-        grad[index] = (up - down) / (2 * eps)
-    return grad
-
-
 @pytest.mark.parametrize("activation", ["logistic", "tanh", "identity"])
-def test_kl_input_gradient_matches_finite_differences(activation):
+def test_kl_input_gradient_matches_finite_differences(activation, numerical_gradient):
     net = small_network(activation)
     X = np.random.default_rng(2).random((6, 5))
     log_p = fixed_targets(6)
@@ -62,10 +49,10 @@ def test_kl_input_gradient_matches_finite_differences(activation):
     def loss():
         return kl_loss_and_gradients(net, X, log_p, scale)[0]
 
-    np.testing.assert_allclose(grad_input, finite_difference(loss, X), atol=1e-8)
+    np.testing.assert_allclose(grad_input, numerical_gradient(loss, X), atol=1e-8)
 
 
-def test_vat_loss_weight_gradient_matches_finite_differences():
+def test_vat_loss_weight_gradient_matches_finite_differences(numerical_gradient):
     # r_adv held fixed: the VAT term is KL(p || q(x + r_adv)) with p fixed.
     net = small_network()
     rng = np.random.default_rng(3)
@@ -81,10 +68,10 @@ def test_vat_loss_weight_gradient_matches_finite_differences():
         return kl_loss_and_gradients(net, X + r_adv, log_p, scale)[0]
 
     for param, grad in zip(net.parameters, grad_weights + grad_biases, strict=True):
-        np.testing.assert_allclose(grad, finite_difference(loss, param), atol=1e-8)
+        np.testing.assert_allclose(grad, numerical_gradient(loss, param), atol=1e-8)
 
 
-def test_entropy_gradient_matches_finite_differences():
+def test_entropy_gradient_matches_finite_differences(numerical_gradient):
     net = small_network("tanh")
     X = np.random.default_rng(4).random((7, 5))
     scale = np.full((7, 1), 1 / 7)
@@ -96,7 +83,7 @@ def test_entropy_gradient_matches_finite_differences():
         return entropy_loss_and_gradients(net, X, scale)[0]
 
     for param, grad in zip(net.parameters, grad_weights + grad_biases, strict=True):
-        np.testing.assert_allclose(grad, finite_difference(f, param), atol=1e-8)
+        np.testing.assert_allclose(grad, numerical_gradient(f, param), atol=1e-8)
 
 
 def test_perturbation_has_the_norm_and_finds_the_sensitive_direction():
