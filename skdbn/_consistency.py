@@ -142,25 +142,6 @@ def adversarial_perturbation(network, X, log_p, epsilon, xi, rng):
     return g
 
 
-class ShuffledRows:
-    """Minibatches of ``batch_size`` indices from successive passes over ``n`` rows."""
-
-    def __init__(self, n, batch_size, rng, shuffle=True):
-        self.n, self.batch_size = n, max(1, min(int(batch_size), n))
-        self.rng, self.shuffle = rng, shuffle
-        self._order = np.empty(0, dtype=np.intp)
-
-    def next(self):
-        if self._order.size < self.batch_size:
-            fresh = self.rng.permutation(self.n) if self.shuffle else np.arange(self.n)
-            self._order = np.concatenate([self._order, fresh])
-        rows, self._order = (
-            self._order[: self.batch_size],
-            self._order[self.batch_size :],
-        )
-        return rows
-
-
 class UnlabelledTerms:
     """The VAT and entropy terms on minibatches of unlabelled rows.
 

@@ -22,7 +22,6 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from ._consistency import ShuffledRows
 from ._dbn_input import (
     TABULAR,
     network_input,
@@ -39,6 +38,7 @@ from ._fine_tuning import (
 )
 from ._network import FeedForwardNetwork, _per_hidden_layer
 from ._semisupervised import (
+    ShuffledRows,
     add_rows,
     check_marker_use,
     check_some_labelled,

@@ -133,6 +133,25 @@ def add_rows(X, sample_weight, X_more, weight_more):
     return X, sample_weight
 
 
+class ShuffledRows:
+    """Minibatches of ``batch_size`` indices from successive passes over ``n`` rows."""
+
+    def __init__(self, n, batch_size, rng, shuffle=True):
+        self.n, self.batch_size = n, max(1, min(int(batch_size), n))
+        self.rng, self.shuffle = rng, shuffle
+        self._order = np.empty(0, dtype=np.intp)
+
+    def next(self):
+        if self._order.size < self.batch_size:
+            fresh = self.rng.permutation(self.n) if self.shuffle else np.arange(self.n)
+            self._order = np.concatenate([self._order, fresh])
+        rows, self._order = (
+            self._order[: self.batch_size],
+            self._order[self.batch_size :],
+        )
+        return rows
+
+
 class PseudoLabeller:
     """Pseudo-labels for unlabelled rows, one minibatch at a time.
 
@@ -163,23 +182,9 @@ class PseudoLabeller:
     def __init__(self, X, sample_weight, batch_size, weight, threshold, rng):
         self.X = X
         self.sample_weight = sample_weight
-        self.batch_size = max(1, min(int(batch_size), X.shape[0]))
         self.weight = float(weight)
         self.threshold = float(threshold)
-        self.rng = rng
-        self._order = np.empty(0, dtype=np.intp)
-
-    def _next_rows(self):
-        """The next minibatch of a shuffled pass over the unlabelled rows."""
-        if self._order.size < self.batch_size:
-            self._order = np.concatenate(
-                [self._order, self.rng.permutation(self.X.shape[0])]
-            )
-        rows, self._order = (
-            self._order[: self.batch_size],
-            self._order[self.batch_size :],
-        )
-        return rows
+        self._rows = ShuffledRows(X.shape[0], batch_size, rng)
 
     def extend(self, network, X, Y, sample_weight):
         """The minibatch ``(X, Y, sample_weight)`` with pseudo-labelled rows added.
@@ -187,7 +192,7 @@ class PseudoLabeller:
         ``sample_weight`` None means weights of 1; the result has explicit
         weights when rows were added.
         """
-        rows = self._next_rows()
+        rows = self._rows.next()
         X_u = self.X[rows]
         proba = network.forward(X_u)
         best = np.argmax(proba, axis=1)
